@@ -1,0 +1,14 @@
+"""The API service: REST for people, mini-programs and peers."""
+
+from services.api.routes import audit, auth, org_units, plans, tasks
+from services.common.app import create_service_app
+
+app = create_service_app(
+    title="CultureZone API",
+    description=(
+        "REST API of CultureZone, the platform for creating and running a national public cultural "
+        "service system demonstration zone: org units, plans and their task tables, progress and evidence."
+    ),
+)
+for module in (auth, org_units, plans, tasks, audit):
+    app.include_router(module.router)

@@ -1,0 +1,1 @@
+"""Pieces every FastAPI service mounts: problem+json handlers, health routes, the app factory."""

@@ -1,0 +1,39 @@
+"""The ingest service: file imports (and, later, computations and federation pulls)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+
+from services.common.app import create_service_app
+from services.common.deps import CurrentUser, SessionDep
+from shared.imports.service import ImportKind, run_import
+from shared.tasks.schemas import ImportSummary
+
+router = APIRouter(prefix="/ingest/v1", tags=["imports"])
+
+
+@router.post(
+    "/imports",
+    response_model=ImportSummary,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "refused: every bad row with its column and why; nothing was written"}},
+)
+async def create_import(
+    session: SessionDep,
+    actor: CurrentUser,
+    kind: Annotated[ImportKind, Form()],
+    file: Annotated[UploadFile, File(description="xlsx or csv")],
+    plan_id: Annotated[int | None, Form()] = None,
+) -> ImportSummary:
+    """Import a file in one transaction: all rows or none."""
+    content = await file.read()
+    return await run_import(
+        session, actor=actor, kind=kind, content=content, filename=file.filename or "upload", plan_id=plan_id
+    )
+
+
+app = create_service_app(
+    title="CultureZone ingest",
+    description="File imports (task tables, interchange files) for CultureZone; all-or-nothing with row errors.",
+)
+app.include_router(router)

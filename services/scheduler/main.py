@@ -1,0 +1,67 @@
+"""The scheduler process: APScheduler under one leader, with /healthz and /readyz for probes."""
+
+import asyncio
+import logging
+import os
+import socket
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from services.common.app import create_service_app
+from services.scheduler.leader import Leadership
+from shared.clock import now
+from shared.config import get_settings
+from shared.db import dispose_engine, get_engine
+
+log = logging.getLogger("culturezone.scheduler")
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+state: dict[str, object] = {"instance": INSTANCE, "leader": False, "last_tick": None}
+
+app = create_service_app(title="CultureZone scheduler", description="Reporting calendar and periodic jobs.")
+
+
+@app.get("/scheduler/status", tags=["health"])
+async def status() -> dict[str, object]:
+    """Whether this instance leads and when it last ticked."""
+    return state
+
+
+async def tick(leadership: Leadership) -> None:
+    """One pass of the calendar: standbys only try to take over; the leader runs the jobs."""
+    if not await leadership.try_acquire():
+        return
+    if not state["leader"]:
+        log.info("scheduler %s is now the leader", INSTANCE)
+    state["leader"] = True
+    state["last_tick"] = now().isoformat()
+
+
+async def serve(*, host: str, port: int) -> None:
+    """Run the scheduler and its health server until stopped."""
+    leadership = Leadership(get_engine())
+    scheduler = AsyncIOScheduler(timezone=get_settings().default_timezone)
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=get_settings().scheduler_tick_seconds,
+        args=[leadership],
+        id="tick",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=now(),
+    )
+    scheduler.start()
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=get_settings().log_level))
+    try:
+        await server.serve()
+    finally:
+        scheduler.shutdown(wait=False)
+        await leadership.release()
+        await dispose_engine()
+
+
+def run(*, host: str, port: int) -> None:
+    """Entry point of `culturezone serve scheduler`."""
+    logging.basicConfig(level=get_settings().log_level.upper())
+    asyncio.run(serve(host=host, port=port))

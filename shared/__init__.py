@@ -1,0 +1,1 @@
+"""CultureZone domain package shared by the api, ingest and scheduler services."""

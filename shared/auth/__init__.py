@@ -1,0 +1,1 @@
+"""Users, roles, scope, passwords and tokens."""

@@ -1,0 +1,172 @@
+"""Logging in, resolving a bearer token to a principal, and managing users and API tokens."""
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.audit.service import record_change, snapshot
+from shared.auth.models import ApiToken, Role, User
+from shared.auth.schemas import UserCreate
+from shared.auth.scope import Principal
+from shared.auth.security import (
+    API_TOKEN_PREFIX,
+    api_token_sha256,
+    decode_access_token,
+    hash_password,
+    issue_access_token,
+    new_api_token,
+    verify_password,
+)
+from shared.concurrency import bump_version
+from shared.db import utcnow
+from shared.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shared.orgunits.models import Department, OrgUnit
+
+
+async def login(session: AsyncSession, *, username: str, password: str) -> str:
+    """A JWT for valid, active credentials; 401 otherwise (same answer for unknown users)."""
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+        raise Unauthenticated("wrong username or password")
+    assert user.id is not None
+    return issue_access_token(user_id=user.id, role=user.role.value)
+
+
+async def principal_for_user(session: AsyncSession, *, user: User) -> Principal:
+    """The principal of a stored user, with its subtree path."""
+    scope_path = None
+    if user.org_unit_id is not None:
+        unit = await session.get(OrgUnit, user.org_unit_id)
+        scope_path = unit.path if unit else "/-/"
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        scope_path=scope_path,
+        department_id=user.department_id,
+    )
+
+
+async def principal_from_bearer(session: AsyncSession, *, token: str) -> Principal:
+    """Resolve a bearer token (JWT or API token) to an active user's principal."""
+    if token.startswith(API_TOKEN_PREFIX):
+        row = await session.scalar(select(ApiToken).where(ApiToken.token_sha256 == api_token_sha256(token)))
+        if row is None or row.revoked_at is not None:
+            raise Unauthenticated("the API token is unknown or revoked")
+        row.last_used_at = utcnow()
+        user = await session.get(User, row.user_id)
+    else:
+        claims = decode_access_token(token)
+        if claims is None:
+            raise Unauthenticated("the access token is invalid or expired")
+        user = await session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise Unauthenticated("the user behind this token is deactivated")
+    return await principal_for_user(session, user=user)
+
+
+async def create_user(session: AsyncSession, *, actor: Principal, data: UserCreate) -> User:
+    """Add a user inside the admin's own subtree."""
+    actor.require_role([Role.admin])
+    if await session.scalar(select(User).where(User.username == data.username)):
+        raise Conflict(f"username {data.username} is taken", errors=[{"field": "username", "message": "duplicate"}])
+    if data.org_unit_id is None:
+        if actor.scope_path is not None:
+            raise InvalidInput("you may only create users inside your own subtree", field="org_unit_id")
+    else:
+        unit = await session.get(OrgUnit, data.org_unit_id)
+        if unit is None:
+            raise InvalidInput(f"org unit {data.org_unit_id} does not exist", field="org_unit_id")
+        actor.require_covers(unit.path)
+    await _check_department(session, data=data)
+    user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
+    session.add(user)
+    await session.flush()
+    await record_change(
+        session, actor=actor, action="create", entity="user", entity_id=user.id, before=None, after=_safe(user)
+    )
+    return user
+
+
+async def _check_department(session: AsyncSession, *, data: UserCreate) -> None:
+    if data.role == Role.department_reporter and data.department_id is None:
+        raise InvalidInput("a department reporter needs a department", field="department_id")
+    if data.department_id is None:
+        return
+    department = await session.get(Department, data.department_id)
+    if department is None:
+        raise InvalidInput(f"department {data.department_id} does not exist", field="department_id")
+    if data.org_unit_id is not None and department.org_unit_id != data.org_unit_id:
+        unit = await session.get(OrgUnit, data.org_unit_id)
+        owner = await session.get(OrgUnit, department.org_unit_id)
+        if unit is None or owner is None or not owner.path.startswith(unit.path):
+            raise InvalidInput("the department lies outside the user's org unit", field="department_id")
+
+
+def _safe(user: User) -> dict | None:
+    data = snapshot(user)
+    if data:
+        data.pop("password_hash", None)
+    return data
+
+
+async def get_own_account(session: AsyncSession, *, actor: Principal) -> User:
+    """The caller's own user row."""
+    user = await session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise NotFound("this principal has no user account")
+    return user
+
+
+async def get_user(session: AsyncSession, *, actor: Principal, user_id: int) -> User:
+    """A user the admin may see."""
+    actor.require_role([Role.admin])
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if actor.scope_path is not None:
+        unit = await session.get(OrgUnit, user.org_unit_id) if user.org_unit_id else None
+        if unit is None or not actor.covers(unit.path):
+            raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+async def list_users(session: AsyncSession, *, actor: Principal) -> list[User]:
+    """Users inside the admin's subtree."""
+    actor.require_role([Role.admin])
+    query = select(User).outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id).order_by(User.id)
+    if actor.scope_path is not None:
+        query = query.where(OrgUnit.path.startswith(actor.scope_path))
+    return list((await session.scalars(query)).all())
+
+
+async def deactivate_user(session: AsyncSession, *, actor: Principal, user_id: int) -> User:
+    """Revoke a user: every token of theirs stops working at once."""
+    user = await get_user(session, actor=actor, user_id=user_id)
+    before = _safe(user)
+    user.is_active = False
+    user.deactivated_at = utcnow()
+    bump_version(user)
+    await session.flush()
+    await record_change(
+        session, actor=actor, action="update", entity="user", entity_id=user.id, before=before, after=_safe(user)
+    )
+    return user
+
+
+async def issue_api_token(session: AsyncSession, *, actor: Principal, user_id: int, name: str) -> tuple[ApiToken, str]:
+    """A new long-lived token for a user; the plain token is returned once."""
+    user = await get_user(session, actor=actor, user_id=user_id)
+    token = new_api_token()
+    row = ApiToken(user_id=user.id, name=name, token_prefix=token[:12], token_sha256=api_token_sha256(token))
+    session.add(row)
+    await session.flush()
+    await record_change(
+        session,
+        actor=actor,
+        action="create",
+        entity="api_token",
+        entity_id=row.id,
+        before=None,
+        after={"user_id": user.id, "name": name, "token_prefix": row.token_prefix},
+    )
+    return row, token

@@ -1,0 +1,150 @@
+"""The `culturezone` command: migrate, users, imports, demo data, and starting the services."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+
+from shared.auth.models import Role
+from shared.config import get_settings
+
+app = typer.Typer(help="CultureZone: the demonstration-zone platform.", no_args_is_help=True, add_completion=False)
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("api", "ingest", "scheduler")
+
+
+def alembic_config() -> Config:
+    """Alembic settings pointing at the packaged migrations and the configured database."""
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", get_settings().resolved_database_url)
+    return config
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Upgrade the database schema (alembic upgrade)."""
+    command.upgrade(alembic_config(), revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    password: Annotated[str, typer.Option(help="at least 10 characters")],
+    role: Annotated[Role, typer.Option(help="admin, plan_manager, department_reporter, unit_clerk, viewer …")],
+    org_unit: Annotated[str | None, typer.Option(help="org-unit code; none means the whole tree")] = None,
+    department: Annotated[str | None, typer.Option(help="department name inside the org unit")] = None,
+) -> None:
+    """Create a user (the first admin of a fresh installation comes from here)."""
+    from shared.admin import create_user_by_codes
+
+    user_id = asyncio.run(
+        create_user_by_codes(
+            username=username, password=password, role=role, org_unit_code=org_unit, department_name=department
+        )
+    )
+    typer.echo(f"user {username} created (id {user_id})")
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[str, typer.Argument(help="tasks or org_units")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    plan_id: Annotated[int | None, typer.Option(help="the plan a task table belongs to")] = None,
+) -> None:
+    """Import an xlsx/csv file in one transaction; prints every bad row when it refuses."""
+    from shared.admin import import_as_system
+    from shared.errors import AppError
+
+    try:
+        summary = asyncio.run(import_as_system(kind=kind, path=file, plan_id=plan_id))
+    except AppError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        for error in exc.errors:
+            typer.echo(
+                f"  row {error.get('row')} {error.get('column') or error.get('field') or ''}: {error.get('message')}",
+                err=True,
+            )
+        raise typer.Exit(2) from exc
+    typer.echo(summary.model_dump_json(indent=2))
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo district, plan and users into an empty database (DEMO_MODE only)."""
+    from shared.demo.loader import load_demo
+
+    for line in asyncio.run(load_demo()):
+        typer.echo(line)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="api, ingest or scheduler")],
+    host: Annotated[str | None, typer.Option(help="default: BIND_HOST (127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(envvar="UVICORN_WORKERS")] = 1,
+) -> None:
+    """Run one service in the foreground, as production does."""
+    settings = get_settings()
+    host = host or settings.bind_host
+    if service == "scheduler":
+        from services.scheduler.main import run
+
+        run(host=host, port=port or settings.scheduler_port)
+        return
+    if service not in ("api", "ingest"):
+        raise typer.BadParameter("api, ingest or scheduler", param_hint="service")
+    import uvicorn
+
+    default_port = settings.api_port if service == "api" else settings.ingest_port
+    uvicorn.run(
+        f"services.{service}.main:app",
+        host=host,
+        port=port or default_port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def up(host: Annotated[str, typer.Option()] = "127.0.0.1") -> None:
+    """Migrate, load demo data when the database is empty, start all three services, wait for Ctrl-C."""
+    settings = get_settings()
+    migrate("head")
+    if settings.demo_mode:
+        demo()
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name, "--host", host], env=os.environ.copy())
+        for name in SERVICES
+    ]
+    time.sleep(2)
+    typer.echo(
+        f"\nCultureZone is running:\n  API       http://{host}:{settings.api_port}/docs\n"
+        f"  ingest    http://{host}:{settings.ingest_port}/docs\n"
+        f"  scheduler http://{host}:{settings.scheduler_port}/healthz\n"
+        f"  data      {settings.data_dir.resolve()}\nPress Ctrl-C to stop."
+    )
+    try:
+        while all(process.poll() is None for process in processes):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,17 @@
+"""Today's date in a plan's time zone; one place so that tests and the scheduler can move the clock."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from shared.config import get_settings
+from shared.db import utcnow
+
+
+def now() -> datetime:
+    """The current instant (UTC)."""
+    return utcnow()
+
+
+def today_in(timezone: str | None = None) -> date:
+    """The calendar date now in a time zone (default: the settings' zone, Asia/Shanghai)."""
+    return now().astimezone(ZoneInfo(timezone or get_settings().default_timezone)).date()

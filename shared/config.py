@@ -1,0 +1,87 @@
+"""Settings read from the environment, the same for every process."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MissingSecret(RuntimeError):
+    """Raised when a production process starts without SECRET_KEY."""
+
+
+class Settings(BaseSettings):
+    """Every setting of CultureZone; one class shared by the three services and the CLI."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = None
+    data_dir: Path = Path("./var")
+    bind_host: str = "127.0.0.1"
+    api_port: int = 8000
+    ingest_port: int = 8001
+    scheduler_port: int = 8002
+    secret_key: str | None = None
+    demo_mode: bool = False
+    log_level: str = "info"
+    access_token_minutes: int = 8 * 60
+    evidence_max_bytes: int = 20 * 1024 * 1024
+    import_max_bytes: int = 10 * 1024 * 1024
+    evidence_types: list[str] = Field(
+        default=[
+            "application/pdf",
+            "image/jpeg",
+            "image/png",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/msword",
+            "text/plain",
+        ]
+    )
+    default_timezone: str = "Asia/Shanghai"
+    scheduler_tick_seconds: float = 15.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The async database URL: DATABASE_URL, else a SQLite file in DATA_DIR."""
+        if self.database_url:
+            return async_url(self.database_url)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'culturezone.db').resolve()}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where evidence files are stored."""
+        return self.data_dir / "evidence"
+
+    def jwt_secret(self) -> str:
+        """The JWT signing key; generated and kept in DATA_DIR in demo mode only."""
+        if self.secret_key:
+            return self.secret_key
+        if not self.demo_mode:
+            raise MissingSecret("SECRET_KEY must be set outside demo mode (DEMO_MODE=true)")
+        key_file = self.data_dir / "demo_secret_key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+        return key_file.read_text().strip()
+
+
+def async_url(url: str) -> str:
+    """Turn a plain postgresql:// or sqlite:// URL into its async-driver form."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

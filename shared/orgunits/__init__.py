@@ -1,0 +1,1 @@
+"""Org units (the administrative tree) and their departments."""

@@ -1,0 +1,1 @@
+"""Data elements and the values entered for them (population first of all)."""

@@ -1,0 +1,34 @@
+"""Health, readiness, OpenAPI and problem+json on both HTTP services."""
+
+import pytest
+from httpx import AsyncClient
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1/plans", "/ingest/v1/imports"])
+async def test_unknown_routes_and_methods_answer_problem_json(client: AsyncClient, prefix: str) -> None:
+    response = await client.put(prefix + "/nowhere/at/all")
+    assert response.status_code in (404, 405)
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_health_and_readiness(client: AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ready"}
+    assert (await client.get("/healthz")).headers["x-request-id"]
+
+
+async def test_openapi_names_every_fixed_endpoint(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/api/v1/auth/token", "/api/v1/org-units", "/api/v1/plans", "/api/v1/plans/{plan_id}/tasks"):
+        assert path in paths
+    assert "examples" in str(paths["/api/v1/plans"]["post"]) or "example" in str(
+        (await client.get("/openapi.json")).json()["components"]["schemas"]["PlanCreate"]
+    )
+
+
+async def test_malformed_json_is_a_422_naming_the_problem(client: AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/plans", content=b"{not json", headers={"content-type": "application/json", "Authorization": "Bearer x"}
+    )
+    assert response.status_code in (401, 422)
+    assert response.headers["content-type"] == "application/problem+json"

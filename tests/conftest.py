@@ -1,0 +1,150 @@
+"""Test fixtures: a migrated database (PostgreSQL from TEST_DATABASE_URL, else SQLite), a transaction per
+test rolled back, the request session overridden, an httpx client over ASGITransport."""
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="culturezone-test-"))
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{_DATA_DIR / 'test.db'}"
+os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+os.environ["DATA_DIR"] = str(_DATA_DIR)
+os.environ["SECRET_KEY"] = "test-secret-key-not-for-production-0123456789"
+os.environ["DEMO_MODE"] = "false"
+
+from httpx import ASGITransport, AsyncClient  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession  # noqa: E402
+
+from shared.config import async_url  # noqa: E402
+from shared.db import make_engine  # noqa: E402
+from tests.support.databases import recreate_database, server_reachable  # noqa: E402
+
+ASYNC_URL = async_url(TEST_DATABASE_URL)
+ON_POSTGRES = ASYNC_URL.startswith("postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to run quietly without PostgreSQL when CI asks for it."""
+    if ON_POSTGRES and not server_reachable(ASYNC_URL):
+        message = f"PostgreSQL at {TEST_DATABASE_URL} is unreachable"
+        if os.environ.get("CI"):
+            raise pytest.UsageError(message + " (CI needs it: failing, not skipping)")
+        raise pytest.UsageError(message + "; unset TEST_DATABASE_URL to run on SQLite")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked postgres run only on PostgreSQL."""
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run with TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def migrate(url: str) -> None:
+    """alembic upgrade head in a child process, as `culturezone migrate` does."""
+    env = os.environ | {"DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """The test database, created empty and migrated once per run."""
+    recreate_database(ASYNC_URL)
+    migrate(ASYNC_URL)
+    yield ASYNC_URL
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """One engine for the run."""
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose outer transaction is rolled back after the test."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's transaction; its commits become savepoints."""
+    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield session
+    await session.close()
+
+
+@pytest.fixture
+async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
+    """An HTTP client for the API and ingest apps, sharing the test's session."""
+    from services.api.main import app as api_app
+    from services.common.deps import get_session
+    from services.ingest.main import app as ingest_app
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        # Each request is its own savepoint: committed when the route returns, rolled back on error,
+        # so that rows the test made before the request survive a refused one.
+        request = await session.begin_nested()
+        try:
+            yield session
+            await request.commit()
+        except BaseException:
+            await request.rollback()
+            raise
+
+    for app in (api_app, ingest_app):
+        app.dependency_overrides[get_session] = test_session
+    transport = ASGITransport(app=_Router(api_app, ingest_app))
+    async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    for app in (api_app, ingest_app):
+        app.dependency_overrides.clear()
+
+
+class _Router:
+    """Send /ingest to the ingest app and everything else to the API, as nginx does in production."""
+
+    def __init__(self, api: object, ingest: object) -> None:
+        self.api, self.ingest = api, ingest
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:
+        target = self.ingest if scope.get("path", "").startswith("/ingest/") else self.api
+        await target(scope, receive, send)  # type: ignore[operator]
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """DATA_DIR of this run."""
+    return _DATA_DIR
+
+
+@pytest.fixture
+def handbook() -> Path:
+    """The team handbook beside the repository (example data files)."""
+    path = Path(os.environ.get("CULTUREZONE_HANDBOOK", ROOT.parent / "shared"))
+    if not (path / "data").is_dir():
+        pytest.fail(f"the handbook's example data is missing at {path}/data (set CULTUREZONE_HANDBOOK)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def own_database_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A separate migrated database for tests whose processes really commit (CLI, scheduler)."""
+    name = f"culturezone_test_{request.module.__name__.rsplit('.', 1)[-1]}"
+    url = database_url.rsplit("/", 1)[0] + f"/{name}" if ON_POSTGRES else f"sqlite+aiosqlite:///{_DATA_DIR / name}.db"
+    recreate_database(url)
+    migrate(url)
+    return url
