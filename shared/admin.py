@@ -12,6 +12,7 @@ from shared.auth.service import create_user
 from shared.db import dispose_engine, session_scope
 from shared.errors import InvalidInput
 from shared.imports.service import ImportKind, run_import
+from shared.indicators.engine.run import ComputationSummary, compute_indicators
 from shared.orgunits.models import Department, OrgUnit
 from shared.tasks.schemas import ImportSummary
 
@@ -70,5 +71,17 @@ async def import_as_system(*, kind: str, path: Path, plan_id: int | None) -> Imp
             return await run_import(
                 session, actor=SYSTEM, kind=import_kind, content=content, filename=path.name, plan_id=plan_id
             )
+    finally:
+        await dispose_engine()
+
+
+async def compute_as_system(*, org_unit_code: str, period: str, codes: list[str] | None) -> ComputationSummary:
+    """Compute the indicators of a subtree named by its root's code."""
+    try:
+        async with session_scope() as session:
+            unit_id = await session.scalar(select(OrgUnit.id).where(OrgUnit.code == org_unit_code))
+            if unit_id is None:
+                raise InvalidInput(f"no org unit has code {org_unit_code}", field="org_unit")
+            return await compute_indicators(session, actor=SYSTEM, org_unit_id=unit_id, period=period, codes=codes)
     finally:
         await dispose_engine()

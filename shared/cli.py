@@ -78,6 +78,46 @@ def import_file(
 
 
 @app.command()
+def compute(
+    org_unit: Annotated[str, typer.Option(help="code of the subtree's root")],
+    period: Annotated[str, typer.Option(help="2019, 2019Q1 or 2019-03")],
+    codes: Annotated[list[str] | None, typer.Option("--code", help="only these indicators (repeatable)")] = None,
+) -> None:
+    """Compute the indicators of a subtree for a period and store the results."""
+    from shared.admin import compute_as_system
+    from shared.errors import AppError
+
+    try:
+        summary = asyncio.run(compute_as_system(org_unit_code=org_unit, period=period, codes=codes))
+    except AppError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(
+        f"{summary.results} results of {summary.indicators} indicators for {org_unit} {summary.period} "
+        f"in {summary.seconds:.2f} s"
+    )
+
+
+@app.command()
+def bench(
+    name: Annotated[str, typer.Argument(help="indicators")],
+    scale: Annotated[float, typer.Option(help="fraction of the full size (1.0 = the issue's province)")] = 1.0,
+) -> None:
+    """Run a benchmark on a scratch database beside the configured one; prints `name: value [unit]` lines."""
+    from sqlalchemy.engine import make_url
+
+    from shared.bench.indicators import run_indicators_bench
+    from shared.db_admin import sibling_url
+
+    if name != "indicators":
+        raise typer.BadParameter("one of: indicators", param_hint="name")
+    source = get_settings().resolved_database_url
+    url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_bench")
+    for line in run_indicators_bench(url=url, scale=scale):
+        typer.echo(line)
+
+
+@app.command()
 def demo() -> None:
     """Load the demo district, plan and users into an empty database (DEMO_MODE only)."""
     from shared.demo.loader import load_demo

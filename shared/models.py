@@ -1,7 +1,10 @@
 """Import every table so that metadata is complete (Alembic, tests)."""
 
+from shared.activities.models import Activity
 from shared.audit.models import AuditEntry
 from shared.auth.models import ApiToken, User
+from shared.facilities.models import Facility
+from shared.indicators.models import IndicatorResult, MilestoneAssessment, PlanTarget
 from shared.orgunits.models import Department, OrgUnit
 from shared.plans.models import Plan, PlanPhase
 from shared.statistics.models import DataElement, DataValue
@@ -15,15 +18,20 @@ from shared.tasks.models import (
 )
 
 __all__ = [
+    "Activity",
     "ApiToken",
     "AuditEntry",
     "DataElement",
     "DataValue",
     "Department",
     "Evidence",
+    "Facility",
+    "IndicatorResult",
+    "MilestoneAssessment",
     "OrgUnit",
     "Plan",
     "PlanPhase",
+    "PlanTarget",
     "ProgressUpdate",
     "Task",
     "TaskAssignee",

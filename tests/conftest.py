@@ -2,8 +2,6 @@
 test rolled back, the request session overridden, an httpx client over ASGITransport."""
 
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession  #
 
 from shared.config import async_url  # noqa: E402
 from shared.db import make_engine  # noqa: E402
+from shared.db_admin import migrate  # noqa: E402
 from tests.support.databases import recreate_database, server_reachable  # noqa: E402
 
 ASYNC_URL = async_url(TEST_DATABASE_URL)
@@ -46,12 +45,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
-
-
-def migrate(url: str) -> None:
-    """alembic upgrade head in a child process, as `culturezone migrate` does."""
-    env = os.environ | {"DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
 
 
 @pytest.fixture(scope="session")

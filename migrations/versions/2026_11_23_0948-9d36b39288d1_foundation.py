@@ -86,7 +86,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("path", sa.String(length=400), nullable=False),
+        sa.Column(
+            "path",
+            sa.String(length=400).with_variant(sa.String(length=400, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("opened_on", sa.Date(), nullable=True),
         sa.Column("closed_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(

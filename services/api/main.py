@@ -1,6 +1,6 @@
 """The API service: REST for people, mini-programs and peers."""
 
-from services.api.routes import audit, auth, org_units, plans, tasks
+from services.api.routes import activities, audit, auth, facilities, indicators, org_units, plans, statistics, tasks
 from services.common.app import create_service_app
 
 app = create_service_app(
@@ -10,5 +10,5 @@ app = create_service_app(
         "service system demonstration zone: org units, plans and their task tables, progress and evidence."
     ),
 )
-for module in (auth, org_units, plans, tasks, audit):
+for module in (auth, org_units, plans, tasks, facilities, statistics, activities, indicators, audit):
     app.include_router(module.router)

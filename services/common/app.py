@@ -10,11 +10,13 @@ from services.common.health import router as health_router
 from services.common.problems import install_problem_handlers
 from shared.config import get_settings
 from shared.db import dispose_engine
+from shared.indicators.engine.run import catalogue
 
 
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     get_settings().jwt_secret()  # refuse to start without SECRET_KEY outside demo mode
+    catalogue()  # refuse to start with a malformed standards catalogue (the error names file and line)
     yield
     await dispose_engine()
 

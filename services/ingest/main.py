@@ -1,5 +1,6 @@
-"""The ingest service: file imports (and, later, computations and federation pulls)."""
+"""The ingest service: file imports and indicator computations."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
@@ -7,6 +8,8 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from services.common.app import create_service_app
 from services.common.deps import CurrentUser, SessionDep
 from shared.imports.service import ImportKind, run_import
+from shared.indicators.schemas import ComputationPublic, ComputationRequest
+from shared.indicators.service import run_computation
 from shared.tasks.schemas import ImportSummary
 
 router = APIRouter(prefix="/ingest/v1", tags=["imports"])
@@ -32,8 +35,17 @@ async def create_import(
     )
 
 
+@router.post("/computations", response_model=ComputationPublic, status_code=status.HTTP_201_CREATED)
+async def create_computation(session: SessionDep, actor: CurrentUser, body: ComputationRequest) -> ComputationPublic:
+    """Compute the catalogue (or some indicators) for every unit of a subtree and period; 201 once stored."""
+    summary = await run_computation(
+        session, actor=actor, org_unit_id=body.org_unit_id, period=body.period, codes=body.codes
+    )
+    return ComputationPublic(**asdict(summary))
+
+
 app = create_service_app(
     title="CultureZone ingest",
-    description="File imports (task tables, interchange files) for CultureZone; all-or-nothing with row errors.",
+    description="File imports (all-or-nothing, with row errors) and indicator computations for CultureZone.",
 )
 app.include_router(router)

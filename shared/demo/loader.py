@@ -15,6 +15,7 @@ from shared.auth.scope import SYSTEM
 from shared.auth.service import create_user
 from shared.config import get_settings
 from shared.db import dispose_engine, session_scope
+from shared.demo.living import load_living_data
 from shared.imports.org_units import import_org_units
 from shared.orgunits.models import Department, OrgUnit, OrgUnitKind
 from shared.plans.models import PhaseKind
@@ -91,9 +92,13 @@ async def _load(session: AsyncSession) -> list[str]:
         content=(HERE / "xiqu_tasks.csv").read_bytes(),
     )
     await _progress(session, plan_id=plan.id)
+    living = await load_living_data(
+        session, centres_csv=(HERE / "jinshui_centres.csv").read_bytes(), district=district, plan_id=plan.id
+    )
     lines = [
         f"demo: {summary.created['work_tasks']} work tasks and {summary.created['breakdown_items']} "
         f"breakdown items in plan {plan.id}; 107 org units",
+        *living,
         "demo users (demo mode only):",
     ]
     credentials = []

@@ -4,10 +4,13 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.activities.importer import import_activities
 from shared.auth.scope import Principal
 from shared.config import get_settings
 from shared.errors import InvalidInput, PayloadTooLarge
+from shared.facilities.importer import import_facilities
 from shared.imports.org_units import import_org_units
+from shared.statistics.importer import import_data_values
 from shared.tasks.importer import import_task_table
 from shared.tasks.schemas import ImportSummary
 
@@ -17,6 +20,9 @@ class ImportKind(StrEnum):
 
     tasks = "tasks"
     org_units = "org_units"
+    facilities = "facilities"
+    data_values = "data_values"
+    activities = "activities"
 
 
 async def run_import(
@@ -37,5 +43,11 @@ async def run_import(
         if plan_id is None:
             raise InvalidInput("a task table is imported into a plan: send plan_id", field="plan_id")
         return await import_task_table(session, actor=actor, plan_id=plan_id, content=content, filename=filename)
-    created = await import_org_units(session, actor=actor, content=content, filename=filename)
+    importer = {
+        ImportKind.org_units: import_org_units,
+        ImportKind.facilities: import_facilities,
+        ImportKind.data_values: import_data_values,
+        ImportKind.activities: import_activities,
+    }[kind]
+    created = await importer(session, actor=actor, content=content, filename=filename)
     return ImportSummary(kind=kind.value, created=created)

@@ -49,7 +49,8 @@ class OrgUnit(TimestampedTable, table=True):
     level: int
     kind: OrgUnitKind = Field(sa_type=enum_type(OrgUnitKind))
     parent_id: int | None = fk_field("org_unit.id", nullable=True, ondelete="RESTRICT")
-    path: str = Field(sa_type=String(400), index=True)
+    # Byte-order collation on PostgreSQL so that a subtree is one index range [path, path + "~").
+    path: str = Field(sa_type=String(400).with_variant(String(400, collation="C"), "postgresql"), index=True)
     opened_on: date | None = None
     closed_on: date | None = None
 

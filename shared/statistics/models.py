@@ -27,6 +27,7 @@ class DataValue(TimestampedTable, table=True):
 
     __tablename__ = "data_value"
     __table_args__ = (
+        Index("ix_data_value_element_period", "element_id", "period"),
         Index(
             "uq_data_value_unit_figure",
             "element_id",
@@ -50,7 +51,7 @@ class DataValue(TimestampedTable, table=True):
     id: int | None = id_field()
     element_id: int = fk_field("data_element.id", ondelete="RESTRICT")
     org_unit_id: int = fk_field("org_unit.id", ondelete="CASCADE")
-    facility_id: int | None = Field(default=None)
+    facility_id: int | None = fk_field("facility.id", nullable=True, ondelete="CASCADE")
     period: str = Field(sa_type=String(10))
     period_type: str = Field(sa_type=String(10))
     period_start: date

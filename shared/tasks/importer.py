@@ -19,7 +19,7 @@ from shared.tasks.due_rules import DueRule
 from shared.tasks.models import DueKind, Task, TaskAssignee, TaskKind, TaskOccurrence
 from shared.tasks.schemas import ImportSummary
 from shared.tasks.service import apply_deadline
-from shared.tasks.table_parser import ParsedAssignee, ParsedTable, TableRefused, parse_task_table
+from shared.tasks.table_parser import ParsedAssignee, ParsedTable, TableRefused, display_text, parse_task_table
 from shared.tasks.table_reader import TableUnreadable, read_table
 
 DUE_COLUMN = "完成时间"
@@ -112,13 +112,19 @@ class _Writer:
 
     async def write(self, table: ParsedTable, deadlines: dict[tuple[str, int], Deadline]) -> ImportSummary:
         """Insert everything and report the counts."""
-        areas = {area.code: self._task(kind=TaskKind.area, code=area.code, title=area.title) for area in table.areas}
+        areas = {
+            area.code: self._task(kind=TaskKind.area, code=area.code, title=display_text(area.title))
+            for area in table.areas
+        }
         await self.session.flush()
         work_tasks = {}
         for parsed in table.tasks:
             area = areas.get(parsed.area_code) if parsed.area_code else None
             task = self._task(
-                kind=TaskKind.work_task, code=parsed.code, title=parsed.title, parent_id=area.id if area else None
+                kind=TaskKind.work_task,
+                code=parsed.code,
+                title=display_text(parsed.title),
+                parent_id=area.id if area else None,
             )
             if not parsed.items:
                 apply_deadline(task, deadlines[(parsed.code, parsed.row)])
@@ -130,7 +136,9 @@ class _Writer:
             if not parsed.items:
                 items.append((parent, parsed.assignees, deadlines[(parsed.code, parsed.row)]))
             for item in parsed.items:
-                task = self._task(kind=TaskKind.breakdown_item, code=item.code, title=item.title, parent_id=parent.id)
+                task = self._task(
+                    kind=TaskKind.breakdown_item, code=item.code, title=display_text(item.title), parent_id=parent.id
+                )
                 deadline = deadlines[(item.code, item.row)]
                 apply_deadline(task, deadline)
                 items.append((task, item.assignees, deadline))

@@ -537,3 +537,13 @@ def _finish_items(state: _State, draft: _TaskDraft, task_code: str) -> list[Pars
             state.error(item.row, "assignee", f"breakdown item {code} has no assignee")
         items.append(ParsedItem(code=code, title=item.title, assignees=item.assignees, due=item.due, row=item.row))
     return items
+
+
+_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "(": "（", ")": "）"}
+_CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”]"
+_ASCII_PUNCTUATION = re.compile(rf"(?<={_CJK})[,;:!?()]|[,;:!?()](?={_CJK})")
+
+
+def display_text(text: str) -> str:
+    """Chinese punctuation back where parsing (NFKC) made it ASCII: "责任,落实" → "责任，落实"; "2018.06" stays."""
+    return _ASCII_PUNCTUATION.sub(lambda match: _FULL_WIDTH[match.group()], text)

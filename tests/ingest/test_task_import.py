@@ -65,6 +65,7 @@ async def test_the_zhongshan_workbook_gives_36_tasks_and_71_items(
     assert tasks["36.1"]["assignees"][1]["collective_kind"] == "member_departments"
     assert tasks["1.3"]["due_date"] == "2019-12-31" and tasks["1.3"]["starts_on"] == "2018-01-01"
     assert tasks["1"]["due_date"] == "2019-12-31"
+    assert tasks["1"]["title"] == "建立和完善领导机制，落实政府创建工作主体责任"
     propaganda = await session.scalar(select(Department.id).where(Department.name == "宣传办"))
     led = await client.get(
         f"/api/v1/plans/{plan_id}/tasks", params={"department_id": propaganda, "limit": 500}, headers=auth

@@ -1,0 +1,1 @@
+"""Activities that happened: screenings, performances, trainings, reading events, mobile services …"""

@@ -1,0 +1,1 @@
+"""The indicator engine: set-based SQL over a subtree and a period, results written by INSERT … SELECT."""
