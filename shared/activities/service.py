@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row, Select, extract, func, insert, select
+from sqlalchemy import Row, extract, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.activities.models import Activity, ActivityType, Provider
@@ -27,13 +27,13 @@ from shared.auth.scope import STAFF_ROLES, Principal
 from shared.clock import today_in
 from shared.errors import InvalidInput, NotFound, ScopeDenied
 from shared.facilities.models import Facility
+from shared.lookups import lookup_in_chunks
 from shared.orgunits.models import OrgUnit
 from shared.orgunits.service import get_org_unit
 from shared.pagination import decode_cursor, page_of
 from shared.statistics.periods import parse_period
 
 WRITERS = (Role.admin, Role.plan_manager, Role.unit_clerk)
-LOOKUP_CHUNK = 5000
 Note = Callable[[str, str], None]
 
 
@@ -67,13 +67,6 @@ class Checked:
             raise InvalidInput(f"{len(problems)} problem(s) found; nothing was written", errors=problems)
 
 
-async def _lookup(session: AsyncSession, query: Select[Any], column: Any, values: set[Any]) -> list[Row[Any]]:
-    ordered, rows = sorted(values), []
-    for start in range(0, len(ordered), LOOKUP_CHUNK):
-        rows += (await session.execute(query.where(column.in_(ordered[start : start + LOOKUP_CHUNK])))).all()
-    return rows
-
-
 async def _places(session: AsyncSession, items: Sequence[ActivityCreate]) -> dict[str, dict[Any, Row[Any]]]:
     """The org units and facilities the items name, one query per kind of name (id or code)."""
     units = select(OrgUnit.id, OrgUnit.code, OrgUnit.path)
@@ -86,7 +79,7 @@ async def _places(session: AsyncSession, items: Sequence[ActivityCreate]) -> dic
     }
     found: dict[str, dict[Any, Row[Any]]] = {}
     for name, (query, column, values) in wanted.items():
-        rows = await _lookup(session, query, column, values) if values else []
+        rows = await lookup_in_chunks(session, query, column, values) if values else []
         found[name] = {getattr(row, name.rsplit("_", 1)[1]): row for row in rows}
     return found
 

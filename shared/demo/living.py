@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.activities.importer import import_activities
 from shared.auth.scope import SYSTEM
+from shared.facilities.importer import COLUMNS as FACILITY_COLUMNS
 from shared.facilities.importer import import_facilities
 from shared.indicators.assessments import targets_from_catalogue
 from shared.indicators.engine.run import compute_indicators
@@ -18,21 +19,7 @@ from shared.orgunits.models import OrgUnit, OrgUnitKind
 from shared.statistics.importer import import_data_values
 
 HERE_CENTRES = "jinshui_centres.csv"
-FACILITY_HEADER = [
-    "code",
-    "name",
-    "type",
-    "org_unit_code",
-    "floor_area_m2",
-    "outdoor_area_m2",
-    "weekly_open_hours",
-    "staff_established",
-    "staff_purchased",
-    "staff_professional",
-    "wifi",
-    "status",
-    "opened_on",
-]
+FACILITY_HEADER = list(FACILITY_COLUMNS[: FACILITY_COLUMNS.index("opened_on") + 1])
 YEARS = (2019, 2020)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, Table, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from shared.db import is_postgres
 from shared.errors import InvalidInput
 from shared.facilities.models import Facility
 from shared.indicators.catalogue import DataElementSpec, load_catalogue
+from shared.lookups import lookup_in_chunks
 from shared.orgunits.models import OrgUnit
 from shared.statistics.models import DataElement
 from shared.statistics.periods import Period, parse_period
@@ -24,7 +25,6 @@ from shared.statistics.schemas import DataElementPublic
 
 SCALE = Decimal("0.0001")
 LARGEST = Decimal("1e14")
-LOOKUP_CHUNK = 5000
 Key = tuple[int, int | None, int | None, str]
 T = TypeVar("T")
 
@@ -168,13 +168,6 @@ class Checked:
     denied: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def _lookup(session: AsyncSession, query: Select[Any], column: Any, values: set[Any]) -> list[Row[Any]]:
-    ordered, rows = sorted(values), []
-    for start in range(0, len(ordered), LOOKUP_CHUNK):
-        rows += (await session.execute(query.where(column.in_(ordered[start : start + LOOKUP_CHUNK])))).all()
-    return rows
-
-
 async def _places(session: AsyncSession, entries: Sequence[Entry]) -> dict[str, dict[Any, Row[Any]]]:
     """Org units and facilities the entries name, one query per kind: by id and by code."""
     units = select(OrgUnit.id, OrgUnit.code, OrgUnit.path)
@@ -189,7 +182,7 @@ async def _places(session: AsyncSession, entries: Sequence[Entry]) -> dict[str, 
     }
     found: dict[str, dict[Any, Row[Any]]] = {}
     for name, (query, column, values) in wanted.items():
-        rows = await _lookup(session, query, column, values) if values else []
+        rows = await lookup_in_chunks(session, query, column, values) if values else []
         found[name] = {row.id if name.endswith("_id") else row.code: row for row in rows}
     return found
 

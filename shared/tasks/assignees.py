@@ -5,9 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import InvalidInput
 from shared.orgunits.models import Department, OrgUnit
+from shared.tasks.assignee_names import collective_kind_of
 from shared.tasks.models import Task, TaskAssignee
 from shared.tasks.schemas import AssigneeIn
-from shared.tasks.table_parser import collective_kind_of
 
 
 async def departments_by_name(session: AsyncSession, *, org_unit: OrgUnit) -> dict[str, Department]:

@@ -13,13 +13,14 @@ from shared.imports.interchange import RowErrors
 from shared.orgunits.models import Department, OrgUnit
 from shared.plans.models import Plan
 from shared.plans.service import get_plan
+from shared.tasks.assignee_names import ParsedAssignee, display_text
 from shared.tasks.assignees import departments_by_name
 from shared.tasks.deadlines import Deadline, deadline_from_rule, outside_plan
 from shared.tasks.due_rules import DueRule
 from shared.tasks.models import DueKind, Task, TaskAssignee, TaskKind, TaskOccurrence
 from shared.tasks.schemas import ImportSummary
 from shared.tasks.service import apply_deadline
-from shared.tasks.table_parser import ParsedAssignee, ParsedTable, TableRefused, display_text, parse_task_table
+from shared.tasks.table_parser import ParsedTable, TableRefused, parse_task_table
 from shared.tasks.table_reader import TableUnreadable, read_table
 
 DUE_COLUMN = "完成时间"

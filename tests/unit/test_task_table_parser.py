@@ -10,12 +10,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from shared.tasks.assignee_names import parse_assignees
 from shared.tasks.table_parser import (
     ParsedItem,
     ParsedTable,
     ParsedTask,
     TableRefused,
-    parse_assignees,
     parse_task_table,
 )
 from shared.tasks.table_reader import TableUnreadable, read_table
