@@ -21,6 +21,9 @@ from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from shared.orgunits.models import Department, OrgUnit
 
+# Long-lived tokens impersonate nobody: they go to peers and integrations, never to people who manage.
+TOKEN_ROLES = (Role.peer, Role.viewer, Role.unit_clerk)
+
 
 async def login(session: AsyncSession, *, username: str, password: str) -> str:
     """A JWT for valid, active credentials; 401 otherwise (same answer for unknown users)."""
@@ -154,8 +157,11 @@ async def deactivate_user(session: AsyncSession, *, actor: Principal, user_id: i
 
 
 async def issue_api_token(session: AsyncSession, *, actor: Principal, user_id: int, name: str) -> tuple[ApiToken, str]:
-    """A new long-lived token for a user; the plain token is returned once."""
+    """A new long-lived token for an integration user; the plain token is returned once."""
     user = await get_user(session, actor=actor, user_id=user_id)
+    if user.role not in TOKEN_ROLES:
+        allowed = ", ".join(role.value for role in TOKEN_ROLES)
+        raise InvalidInput(f"API tokens are for integrations ({allowed}), not for a {user.role.value}", field="user_id")
     token = new_api_token()
     row = ApiToken(user_id=user.id, name=name, token_prefix=token[:12], token_sha256=api_token_sha256(token))
     session.add(row)

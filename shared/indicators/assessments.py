@@ -11,9 +11,11 @@ from shared.indicators.engine.run import catalogue
 from shared.indicators.models import MilestoneAssessment, PlanTarget
 from shared.indicators.schemas import AssessmentCreate, TargetIn
 from shared.indicators.service import indicator_by_code
+from shared.orgunits.models import OrgUnit
 from shared.orgunits.service import get_org_unit
+from shared.plans.models import Plan
 from shared.plans.service import get_plan
-from shared.tasks.models import Evidence, TaskIndicator
+from shared.tasks.models import Evidence, Task, TaskIndicator
 
 
 async def assess_milestone(
@@ -36,12 +38,21 @@ async def assess_milestone(
             await session.scalars(
                 select(Evidence.id)
                 .join(TaskIndicator, TaskIndicator.task_id == Evidence.task_id)
-                .where(Evidence.id.in_(data.evidence_ids), TaskIndicator.indicator_code == code)
+                .join(Task, Task.id == Evidence.task_id)
+                .join(Plan, Plan.id == Task.plan_id)
+                .join(OrgUnit, OrgUnit.id == Plan.org_unit_id)
+                .where(
+                    Evidence.id.in_(data.evidence_ids),
+                    TaskIndicator.indicator_code == code,
+                    OrgUnit.path.startswith(unit.path),
+                )
             )
         ).all()
     )
     if stray := sorted(set(data.evidence_ids) - linked):
-        raise InvalidInput(f"evidence {stray} does not belong to a task linked to {code}", field="evidence_ids")
+        raise InvalidInput(
+            f"evidence {stray} is not from a task of {unit.name}'s plans linked to {code}", field="evidence_ids"
+        )
     row = await session.scalar(
         select(MilestoneAssessment).where(
             MilestoneAssessment.indicator_code == code,

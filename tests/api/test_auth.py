@@ -117,3 +117,12 @@ async def test_the_audit_log_records_who_changed_what(client: AsyncClient, sessi
     assert (await client.get("/api/v1/audit", headers=viewer)).status_code == 403
     street_admin = bearer(await make_user(session, username="sa", role=Role.admin, unit=tree.street_a))
     assert (await client.get("/api/v1/audit", headers=street_admin)).status_code == 403
+
+
+async def test_api_tokens_go_to_integrations_not_to_people_who_manage(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    admin = bearer(await make_user(session, username="root", role=Role.admin))
+    manager = await make_user(session, username="pm", role=Role.plan_manager)
+    refused = await client.post(f"/api/v1/users/{manager.id}/api-tokens", headers=admin, json={"name": "x"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "user_id"

@@ -1,0 +1,86 @@
+"""Write docs/access-matrix.md from tests/security/matrix.py: python -m tests.security.render_matrix"""
+
+from pathlib import Path
+
+from tests.security.matrix import ENDPOINTS, POSITIONS, PUBLIC, ROLES, UNAUTHENTICATED, Endpoint
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
+
+HEADER = """\
+# Access matrix of the write endpoints
+
+Generated from `tests/security/matrix.py` by `python -m tests.security.render_matrix`; do not edit by hand.
+`tests/security/test_access_matrix.py` sends every cell below as a valid request and fails when a status differs,
+when a write route has no row here, or when this file is out of date.
+
+Every caller sits at the same street (经八路街道, roles as in `shared/auth/models.py`). The target of the request lies
+
+- **own**: in the caller's own subtree (a community of that street);
+- **sibling**: in a sibling subtree (a village of the district's other street);
+- **ancestor**: at an ancestor of the caller's unit (the district).
+
+Legend:
+
+- **2xx**: done (201 created, 200 changed, 204 removed);
+- **401**: no token, an expired token, or the token of a deactivated user: the same for every endpoint and position;
+- **403**: the role may not do this, or a create names an org unit outside the caller's subtree;
+- **404**: the target lies outside the caller's subtree, so for the caller it does not exist;
+- **422**: an import refused: the row naming an org unit outside the caller's subtree is listed with its column.
+
+Every refusal is `application/problem+json` and writes nothing. As a control, an admin of the whole tree sends the
+sibling and ancestor requests too and gets the 2xx (but 409 for removing the district, which has child units), so
+the refusals below are the scope's doing and not a broken request.
+"""
+
+
+def _overview() -> list[str]:
+    lines = [
+        "## Overview",
+        "",
+        "Who may write in their own subtree (✓); nobody may write outside it. A department reporter reports",
+        "progress and evidence only on tasks assigned to their department (elsewhere 403).",
+        "",
+        "| endpoint | " + " | ".join(role.value for role in ROLES) + " |",
+        "|---|" + "---|" * len(ROLES),
+    ]
+    for endpoint in ENDPOINTS:
+        marks = ["✓" if role in endpoint.allowed else "" for role in ROLES]
+        lines.append(f"| `{endpoint.title}` | " + " | ".join(marks) + " |")
+    return lines
+
+
+def _section(endpoint: Endpoint) -> list[str]:
+    lines = [
+        f"## `{endpoint.title}`",
+        "",
+        endpoint.action[0].upper() + endpoint.action[1:] + ".",
+        "",
+        "| caller | " + " | ".join(position.value for position in POSITIONS) + " |",
+        "|---|" + "---|" * len(POSITIONS),
+    ]
+    for role in ROLES:
+        cells = [str(endpoint.expected(role, position)) for position in POSITIONS]
+        lines.append(f"| {role.value} | " + " | ".join(cells) + " |")
+    lines += [f"| {caller} | " + " | ".join(["401"] * len(POSITIONS)) + " |" for caller in UNAUTHENTICATED]
+    return lines
+
+
+def render() -> str:
+    """The whole document."""
+    lines = [HEADER.rstrip("\n"), "", *_overview(), ""]
+    for endpoint in ENDPOINTS:
+        lines += [*_section(endpoint), ""]
+    lines += ["## Write routes without a bearer token", ""]
+    lines += [f"- `{method} {path}`: {why}." for (method, path), why in PUBLIC.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Rewrite the committed document."""
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(render(), encoding="utf-8")
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()
