@@ -102,6 +102,7 @@ def compute(
 def bench(
     name: Annotated[str, typer.Argument(help="indicators")],
     scale: Annotated[float, typer.Option(help="fraction of the full size (1.0 = the issue's province)")] = 1.0,
+    cases: Annotated[int, typer.Option(help="fuzz: requests generated over both apps' OpenAPI")] = 2000,
 ) -> None:
     """Run a benchmark on a scratch database beside the configured one; prints `name: value [unit]` lines."""
     from sqlalchemy.engine import make_url
@@ -109,8 +110,24 @@ def bench(
     from shared.bench.indicators import run_indicators_bench
     from shared.db_admin import sibling_url
 
+    if name == "api":
+        from shared.bench.api import run_api_bench
+
+        source = get_settings().resolved_database_url
+        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_apibench")
+        for line in run_api_bench(url=url, scale=scale):
+            typer.echo(line)
+        return
+    elif name == "fuzz":
+        from shared.bench.fuzz import run_fuzz_bench
+
+        source = get_settings().resolved_database_url
+        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_fuzz")
+        for line in run_fuzz_bench(url=url, cases=cases):
+            typer.echo(line)
+        return
     if name != "indicators":
-        raise typer.BadParameter("one of: indicators", param_hint="name")
+        raise typer.BadParameter("one of: api, fuzz, indicators", param_hint="name")
     source = get_settings().resolved_database_url
     url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_bench")
     for line in run_indicators_bench(url=url, scale=scale):
@@ -124,6 +141,23 @@ def demo() -> None:
 
     for line in asyncio.run(load_demo()):
         typer.echo(line)
+
+
+@app.command("evidence-gc")
+def evidence_gc(
+    older_than_minutes: Annotated[
+        int, typer.Option(min=1, help="grace period: leave files younger than this (uploads in flight)")
+    ] = 60,
+) -> None:
+    """Delete evidence files no row references (failed or killed uploads) and stale temporary files."""
+    from datetime import timedelta
+
+    from shared.tasks.evidence_gc import collect_orphans_now
+
+    removed = asyncio.run(collect_orphans_now(older_than=timedelta(minutes=older_than_minutes)))
+    for path in removed:
+        typer.echo(f"removed {path}")
+    typer.echo(f"{len(removed)} orphaned evidence file(s) removed")
 
 
 @app.command()

@@ -1,5 +1,7 @@
 """Settings read from the environment, the same for every process."""
 
+import contextlib
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -64,8 +66,13 @@ class Settings(BaseSettings):
             raise MissingSecret("SECRET_KEY must be set outside demo mode (DEMO_MODE=true)")
         key_file = self.data_dir / "demo_secret_key"
         if not key_file.exists():
+            # Three services start at once: write a temp file and link it, so exactly one key wins, whole.
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_urlsafe(48))
+            temp = self.data_dir / f".demo_secret_key.{os.getpid()}"
+            temp.write_text(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(temp, key_file)
+            temp.unlink(missing_ok=True)
         return key_file.read_text().strip()
 
 

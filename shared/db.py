@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
@@ -32,6 +34,9 @@ metadata: MetaData = SQLModel.metadata
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 IdType = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1
+# An id as a request may carry it: one a BIGINT key can hold (larger ones never reach the database driver).
+StoredId = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
 
 
 def utcnow() -> datetime:
@@ -112,12 +117,21 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite has one writer: a transaction that will write takes the write lock when it begins (BEGIN IMMEDIATE, waiting
+# up to busy_timeout), instead of failing with "database is locked" when a read lock cannot be upgraded later.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+def _begin_sqlite(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for a PostgreSQL or SQLite URL."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
@@ -150,13 +164,17 @@ async def dispose_engine() -> None:
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
     """A session for a job or command: commits at the end, rolls back on error."""
-    async with get_sessionmaker()() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    token = write_intent.set(True)
+    try:
+        async with get_sessionmaker()() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+    finally:
+        write_intent.reset(token)
 
 
 def is_postgres(session: AsyncSession) -> bool:

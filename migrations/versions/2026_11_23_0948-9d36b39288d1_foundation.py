@@ -475,6 +475,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_data_value_org_unit_id"), table_name="data_value")
     op.drop_index(op.f("ix_data_value_element_id"), table_name="data_value")
     op.drop_table("data_value")
+    # SQLite's DROP TABLE deletes row by row, and a parent may go before its child (RESTRICT) unless unlinked first.
+    op.execute("UPDATE org_unit SET parent_id = NULL")
     op.drop_index(op.f("ix_org_unit_path"), table_name="org_unit")
     op.drop_index(op.f("ix_org_unit_parent_id"), table_name="org_unit")
     op.drop_index(op.f("ix_org_unit_code"), table_name="org_unit")

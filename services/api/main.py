@@ -9,6 +9,7 @@ app = create_service_app(
         "REST API of CultureZone, the platform for creating and running a national public cultural "
         "service system demonstration zone: org units, plans and their task tables, progress and evidence."
     ),
+    service="api",
 )
 for module in (auth, org_units, plans, tasks, facilities, statistics, activities, indicators, audit):
     app.include_router(module.router)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 
 from services.common.app import create_service_app
 from services.common.deps import CurrentUser, SessionDep
+from shared.db import StoredId
 from shared.imports.service import ImportKind, run_import
 from shared.indicators.schemas import ComputationPublic, ComputationRequest
 from shared.indicators.service import run_computation
@@ -26,7 +27,7 @@ async def create_import(
     actor: CurrentUser,
     kind: Annotated[ImportKind, Form()],
     file: Annotated[UploadFile, File(description="xlsx or csv")],
-    plan_id: Annotated[int | None, Form()] = None,
+    plan_id: Annotated[StoredId | None, Form()] = None,
 ) -> ImportSummary:
     """Import a file in one transaction: all rows or none."""
     content = await file.read()
@@ -47,5 +48,6 @@ async def create_computation(session: SessionDep, actor: CurrentUser, body: Comp
 app = create_service_app(
     title="CultureZone ingest",
     description="File imports (all-or-nothing, with row errors) and indicator computations for CultureZone.",
+    service="ingest",
 )
 app.include_router(router)

@@ -1,10 +1,10 @@
 """The scheduler process: APScheduler under one leader, with /healthz and /readyz for probes."""
 
 import asyncio
-import logging
 import os
 import socket
 
+import structlog
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -13,12 +13,15 @@ from services.scheduler.leader import Leadership
 from shared.clock import now
 from shared.config import get_settings
 from shared.db import dispose_engine, get_engine
+from shared.observability import SCHEDULER_LEADER, SCHEDULER_TICK_SECONDS, configure_logging
 
-log = logging.getLogger("culturezone.scheduler")
+log = structlog.get_logger("culturezone.scheduler")
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 state: dict[str, object] = {"instance": INSTANCE, "leader": False, "last_tick": None}
 
-app = create_service_app(title="CultureZone scheduler", description="Reporting calendar and periodic jobs.")
+app = create_service_app(
+    title="CultureZone scheduler", description="Reporting calendar and periodic jobs.", service="scheduler"
+)
 
 
 @app.get("/scheduler/status", tags=["health"])
@@ -29,12 +32,15 @@ async def status() -> dict[str, object]:
 
 async def tick(leadership: Leadership) -> None:
     """One pass of the calendar: standbys only try to take over; the leader runs the jobs."""
-    if not await leadership.try_acquire():
-        return
-    if not state["leader"]:
-        log.info("scheduler %s is now the leader", INSTANCE)
-    state["leader"] = True
-    state["last_tick"] = now().isoformat()
+    with SCHEDULER_TICK_SECONDS.time():
+        leading = await leadership.try_acquire()
+        SCHEDULER_LEADER.set(1 if leading else 0)
+        if not leading:
+            return
+        if not state["leader"]:
+            log.info("leadership taken", instance=INSTANCE)
+        state["leader"] = True
+        state["last_tick"] = now().isoformat()
 
 
 async def serve(*, host: str, port: int) -> None:
@@ -52,16 +58,18 @@ async def serve(*, host: str, port: int) -> None:
         next_run_time=now(),
     )
     scheduler.start()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=get_settings().log_level))
+    config = uvicorn.Config(app, host=host, port=port, log_level=get_settings().log_level, log_config=None)
+    server = uvicorn.Server(config)
     try:
         await server.serve()
     finally:
         scheduler.shutdown(wait=False)
         await leadership.release()
+        SCHEDULER_LEADER.set(0)
         await dispose_engine()
 
 
 def run(*, host: str, port: int) -> None:
     """Entry point of `culturezone serve scheduler`."""
-    logging.basicConfig(level=get_settings().log_level.upper())
+    configure_logging(service="scheduler")
     asyncio.run(serve(host=host, port=port))

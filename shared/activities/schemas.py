@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from shared.activities.models import ActivityType, Provider
+from shared.db import StoredId
 
 MAX_BATCH = 5000
 FIRST_DAY = date(1949, 1, 1)
@@ -41,9 +42,9 @@ class ActivityCreate(BaseModel):
     )
 
     type: ActivityType
-    org_unit_id: int | None = None
+    org_unit_id: StoredId | None = None
     org_unit_code: str | None = Field(default=None, max_length=20)
-    facility_id: int | None = None
+    facility_id: StoredId | None = None
     facility_code: str | None = Field(default=None, max_length=40)
     occurred_on: date = Field(ge=FIRST_DAY, description="the day it happened; not in the future (Asia/Shanghai)")
     attendance: int | None = Field(default=None, ge=0, le=MAX_ATTENDANCE, description="people who took part")

@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 from shared.audit.models import AuditEntry
 from shared.auth.scope import Principal
+from shared.observability import current_request_id
 
 
 def snapshot(row: SQLModel | None) -> dict[str, Any] | None:
@@ -40,7 +41,8 @@ async def record_change(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    """Add one audit entry in the caller's transaction."""
+    """Add one audit entry in the caller's transaction, tagged with the id of the request that made it."""
+    request_id = current_request_id()
     session.add(
         AuditEntry(
             user_id=actor.user_id,
@@ -50,6 +52,7 @@ async def record_change(
             entity_id=str(entity_id),
             before=before,
             after=after,
+            request_id=request_id[:64] if request_id else None,
         )
     )
 

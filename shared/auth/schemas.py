@@ -3,6 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth.models import Role
+from shared.db import StoredId
 
 
 class TokenPublic(BaseModel):
@@ -34,8 +35,8 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=10, max_length=200)
     role: Role
     display_name: str = Field(default="", max_length=200)
-    org_unit_id: int | None = None
-    department_id: int | None = None
+    org_unit_id: StoredId | None = None
+    department_id: StoredId | None = None
 
 
 class UserPublic(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.db import StoredId
 from shared.facilities.models import FacilityStatus, FacilityType
 
 Area = Annotated[float, Field(ge=0, le=1_000_000_000)]
@@ -72,7 +73,7 @@ class FacilityCreate(FacilityFields):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z_.-]+$")
     name: str = Field(min_length=1, max_length=200)
     type: FacilityType
-    org_unit_id: int
+    org_unit_id: StoredId
     status: FacilityStatus = FacilityStatus.open
     pilot: bool = False
 
@@ -86,7 +87,7 @@ class FacilityUpdate(FacilityFields):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     type: FacilityType | None = None
-    org_unit_id: int | None = None
+    org_unit_id: StoredId | None = None
     pilot: bool | None = None
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from shared.config import get_settings
 from shared.errors import InvalidInput, PayloadTooLarge
 from shared.facilities.importer import import_facilities
 from shared.imports.org_units import import_org_units
+from shared.observability import IMPORT_SECONDS, timed
 from shared.statistics.importer import import_data_values
 from shared.tasks.importer import import_task_table
 from shared.tasks.schemas import ImportSummary
@@ -42,12 +43,14 @@ async def run_import(
     if kind == ImportKind.tasks:
         if plan_id is None:
             raise InvalidInput("a task table is imported into a plan: send plan_id", field="plan_id")
-        return await import_task_table(session, actor=actor, plan_id=plan_id, content=content, filename=filename)
+        with timed(IMPORT_SECONDS, kind=kind.value):
+            return await import_task_table(session, actor=actor, plan_id=plan_id, content=content, filename=filename)
     importer = {
         ImportKind.org_units: import_org_units,
         ImportKind.facilities: import_facilities,
         ImportKind.data_values: import_data_values,
         ImportKind.activities: import_activities,
     }[kind]
-    created = await importer(session, actor=actor, content=content, filename=filename)
+    with timed(IMPORT_SECONDS, kind=kind.value):
+        created = await importer(session, actor=actor, content=content, filename=filename)
     return ImportSummary(kind=kind.value, created=created)

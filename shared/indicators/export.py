@@ -3,6 +3,7 @@
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +49,8 @@ async def overview_workbook(session: AsyncSession, *, actor: Principal, unit_id:
     book = Workbook()
     sheet = book.active
     sheet.title = "主要指标一览表"
-    sheet.append([f"{unit.name}创建国家公共文化服务体系示范区主要指标一览表（{listing.period}）"])
+    name = ILLEGAL_CHARACTERS_RE.sub("", unit.name)  # control characters cannot be written to xlsx
+    sheet.append([f"{name}创建国家公共文化服务体系示范区主要指标一览表（{listing.period}）"])
     sheet.append(HEADER)
     for category, title in SECTIONS:
         items = [item for item in listing.items if item.category == category]

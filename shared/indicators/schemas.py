@@ -4,13 +4,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.db import StoredId
+
 
 class ComputationRequest(BaseModel):
     """Compute the catalogue for a subtree and a period."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"org_unit_id": 2, "period": "2019"}]})
 
-    org_unit_id: int
+    org_unit_id: StoredId
     period: str = Field(examples=["2019", "2019Q1", "2019-03"])
     codes: list[str] | None = Field(default=None, max_length=200, description="only these indicators")
 
@@ -81,10 +83,10 @@ class DrillDownRow(BaseModel):
 class AssessmentCreate(BaseModel):
     """An assessor's verdict on a milestone indicator."""
 
-    period: str = Field(pattern=r"^\d{4}$", examples=["2019"])
+    period: str = Field(pattern=r"^[1-9]\d{3}$", examples=["2019"])
     met: bool
     note: str = Field(default="", max_length=5000)
-    evidence_ids: list[int] = Field(default_factory=list, max_length=100)
+    evidence_ids: list[StoredId] = Field(default_factory=list, max_length=100)
 
 
 class AssessmentPublic(BaseModel):

@@ -20,6 +20,7 @@ from shared.indicators.engine.run import (
 from shared.indicators.engine.scope import SUMMARY_LEVEL, drop_scope
 from shared.indicators.models import IndicatorResult
 from shared.indicators.schemas import DrillDownRow, IndicatorList, IndicatorResultPublic, TrendPoint
+from shared.observability import COMPUTATION_SECONDS, timed
 from shared.orgunits.models import OrgUnit
 from shared.orgunits.service import get_org_unit
 from shared.statistics.periods import parse_period
@@ -45,7 +46,8 @@ async def run_computation(
 ) -> ComputationSummary:
     """Compute for a subtree the caller may compute for."""
     actor.require_role(COMPUTERS)
-    return await compute_indicators(session, actor=actor, org_unit_id=org_unit_id, period=period, codes=codes)
+    with timed(COMPUTATION_SECONDS):
+        return await compute_indicators(session, actor=actor, org_unit_id=org_unit_id, period=period, codes=codes)
 
 
 async def read_indicators(session: AsyncSession, *, actor: Principal, unit_id: int, period: str) -> IndicatorList:

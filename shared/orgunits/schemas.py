@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.db import StoredId
 from shared.orgunits.models import OrgUnitKind
 
 
@@ -21,7 +22,7 @@ class OrgUnitCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     level: int = Field(ge=0, le=5)
     kind: OrgUnitKind
-    parent_id: int | None = None
+    parent_id: StoredId | None = None
     opened_on: date | None = None
     closed_on: date | None = None
 
@@ -36,7 +37,7 @@ class OrgUnitUpdate(BaseModel):
     """Changes to an org unit; moving it means a new parent_id."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    parent_id: int | None = None
+    parent_id: StoredId | None = None
     opened_on: date | None = None
     closed_on: date | None = None
 

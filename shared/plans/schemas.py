@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.db import StoredId
 from shared.plans.models import PhaseKind
 
 
@@ -39,7 +40,7 @@ class PlanCreate(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=300)
-    org_unit_id: int
+    org_unit_id: StoredId
     starts_on: date
     ends_on: date
     standard_code: str = Field(default="batch4_east", max_length=60)

@@ -7,9 +7,9 @@ from datetime import date
 
 from shared.errors import InvalidInput
 
-_YEAR = re.compile(r"^(\d{4})$")
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_YEAR = re.compile(r"^([1-9]\d{3})$")
+_QUARTER = re.compile(r"^([1-9]\d{3})Q([1-4])$")
+_MONTH = re.compile(r"^([1-9]\d{3})-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.db import StoredId
+
 MAX_BATCH = 5000
 
 
@@ -34,9 +36,9 @@ class DataValueIn(BaseModel):
     )
 
     element: str = Field(max_length=200)
-    org_unit_id: int | None = None
+    org_unit_id: StoredId | None = None
     org_unit_code: str | None = Field(default=None, max_length=200)
-    facility_id: int | None = None
+    facility_id: StoredId | None = None
     facility_code: str | None = Field(default=None, max_length=200)
     period: str = Field(max_length=200, description="2019, 2019Q1 or 2019-03, of a kind the element is reported for")
     value: Any = Field(

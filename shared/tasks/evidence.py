@@ -40,6 +40,15 @@ def _sync_to_disk(out: BinaryIO) -> None:
     os.fsync(out.fileno())
 
 
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable: a committed row must never point at a file a power cut took back."""
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 async def _write_temp(chunks: AsyncIterator[bytes], *, limit: int) -> tuple[Path, str, int, bytes]:
     directory = get_settings().evidence_dir / "tmp"
     directory.mkdir(parents=True, exist_ok=True)
@@ -99,6 +108,7 @@ async def store_evidence(
     target = evidence_path(sha256)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(temp, target)
+    await asyncio.to_thread(_sync_directory, target.parent)
     evidence = Evidence(
         task_id=task.id,
         progress_update_id=progress_update_id,

@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.db import StoredId
 from shared.tasks.models import DueKind, TaskKind, TaskStatus
 
 
@@ -12,7 +13,7 @@ class AssigneeIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, examples=["宣传办"])
     is_lead: bool = False
-    department_id: int | None = None
+    department_id: StoredId | None = None
 
 
 class AssigneePublic(BaseModel):
@@ -46,7 +47,7 @@ class TaskCreate(BaseModel):
     kind: TaskKind
     title: str = Field(min_length=1, max_length=5000)
     code: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9.]+$")
-    parent_id: int | None = None
+    parent_id: StoredId | None = None
     assignees: list[AssigneeIn] = Field(default_factory=list, max_length=50)
     due_text: str | None = Field(default=None, max_length=120, examples=["2018 年至 2019 年", "每年"])
     due_date: date | None = None

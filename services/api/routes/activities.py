@@ -10,6 +10,7 @@ from shared.activities import service
 from shared.activities.models import ActivityType, Provider
 from shared.activities.schemas import ActivityBatch, ActivityCreate, ActivityPublic, ActivitySummary, BatchCreated
 from shared.concurrency import etag_of
+from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
 
 router = APIRouter(prefix="/api/v1", tags=["activities"])
@@ -49,8 +50,8 @@ async def list_activities(
     actor: CurrentUser,
     activity_type: Annotated[ActivityType | None, Query(alias="type")] = None,
     provider: Provider | None = None,
-    within: Annotated[int | None, Query(description="only this org unit's subtree")] = None,
-    facility_id: int | None = None,
+    within: Annotated[StoredId | None, Query(description="only this org unit's subtree")] = None,
+    facility_id: StoredId | None = None,
     from_date: Annotated[date | None, Query(alias="from", description="on or after this day")] = None,
     to_date: Annotated[date | None, Query(alias="to", description="on or before this day")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -70,7 +71,9 @@ async def list_activities(
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityPublic, responses=PROBLEMS)
-async def get_activity(session: SessionDep, actor: CurrentUser, activity_id: int, response: Response) -> ActivityPublic:
+async def get_activity(
+    session: SessionDep, actor: CurrentUser, activity_id: StoredId, response: Response
+) -> ActivityPublic:
     """One activity."""
     activity = await service.get_activity(session, actor=actor, activity_id=activity_id)
     response.headers["ETag"] = etag_of(activity)
@@ -78,7 +81,7 @@ async def get_activity(session: SessionDep, actor: CurrentUser, activity_id: int
 
 
 @router.delete("/activities/{activity_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
-async def delete_activity(session: SessionDep, actor: CurrentUser, activity_id: int) -> None:
+async def delete_activity(session: SessionDep, actor: CurrentUser, activity_id: StoredId) -> None:
     """Remove an activity recorded by mistake (audited)."""
     await service.delete_activity(session, actor=actor, activity_id=activity_id)
 
@@ -87,7 +90,7 @@ async def delete_activity(session: SessionDep, actor: CurrentUser, activity_id: 
 async def activity_summary(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     period: Annotated[str, Query(max_length=10, description="2019, 2019Q1 or 2019-03")],
 ) -> ActivitySummary:
     """Activities in a unit's subtree over a period: counts, attendance and new domestic films, by type and month."""

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from services.common.deps import CurrentUser, SessionDep
 from shared.audit.service import list_audit_entries
 from shared.auth.models import Role
+from shared.db import StoredId
 from shared.errors import ScopeDenied
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -36,7 +37,7 @@ async def read_audit_log(
     entity: str | None = None,
     entity_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: int | None = None,
+    before_id: StoredId | None = None,
 ) -> list[AuditEntryPublic]:
     """The newest changes first (admins only)."""
     actor.require_role([Role.admin])

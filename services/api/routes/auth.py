@@ -8,6 +8,7 @@ from services.common.deps import CurrentUser, SessionDep
 from shared.auth import service
 from shared.auth.schemas import ApiTokenCreate, ApiTokenIssued, TokenPublic, UserCreate, UserPublic
 from shared.config import get_settings
+from shared.db import StoredId
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -42,14 +43,14 @@ async def list_users(session: SessionDep, actor: CurrentUser) -> list[UserPublic
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserPublic)
-async def deactivate_user(session: SessionDep, actor: CurrentUser, user_id: int) -> UserPublic:
+async def deactivate_user(session: SessionDep, actor: CurrentUser, user_id: StoredId) -> UserPublic:
     """Revoke a user and every token they hold."""
     return UserPublic.model_validate(await service.deactivate_user(session, actor=actor, user_id=user_id))
 
 
 @router.post("/users/{user_id}/api-tokens", response_model=ApiTokenIssued, status_code=status.HTTP_201_CREATED)
 async def issue_api_token(
-    session: SessionDep, actor: CurrentUser, user_id: int, body: ApiTokenCreate
+    session: SessionDep, actor: CurrentUser, user_id: StoredId, body: ApiTokenCreate
 ) -> ApiTokenIssued:
     """A long-lived token for an integration or peer user (shown once)."""
     row, plain = await service.issue_api_token(session, actor=actor, user_id=user_id, name=body.name)

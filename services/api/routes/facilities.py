@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.common.deps import CurrentUser, IfMatch, SessionDep
 from shared.concurrency import etag_of
+from shared.db import StoredId
 from shared.facilities import service
 from shared.facilities.export import MEDIA_TYPES, ExportFormat, export_facilities
 from shared.facilities.models import FacilityStatus, FacilityType
@@ -32,7 +33,7 @@ async def list_facilities(
     actor: CurrentUser,
     facility_type: Annotated[FacilityType | None, Query(alias="type")] = None,
     status: FacilityStatus | None = None,
-    within: Annotated[int | None, Query(description="only this org unit's subtree")] = None,
+    within: Annotated[StoredId | None, Query(description="only this org unit's subtree")] = None,
     q: Annotated[str | None, Query(max_length=200, description="name contains, or the exact code")] = None,
     overdue: Annotated[bool | None, Query(description="past due_on and still planned or building")] = None,
     pilot: bool | None = None,
@@ -65,7 +66,7 @@ async def create_facility(
 async def export_facility_file(
     session: SessionDep,
     actor: CurrentUser,
-    within: Annotated[int | None, Query(description="this org unit's subtree (default: your whole scope)")] = None,
+    within: Annotated[StoredId | None, Query(description="this org unit's subtree (default: your whole scope)")] = None,
     facility_type: Annotated[FacilityType | None, Query(alias="type")] = None,
     file_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.xlsx,
 ) -> Response:
@@ -81,7 +82,9 @@ async def export_facility_file(
 
 
 @router.get("/facilities/{facility_id}", response_model=FacilityPublic, responses=PROBLEMS)
-async def get_facility(session: SessionDep, actor: CurrentUser, facility_id: int, response: Response) -> FacilityPublic:
+async def get_facility(
+    session: SessionDep, actor: CurrentUser, facility_id: StoredId, response: Response
+) -> FacilityPublic:
     """One facility with its ETag; a grassroots centre carries its check against the construction standard."""
     facility, unit = await service.get_facility(session, actor=actor, facility_id=facility_id)
     response.headers["ETag"] = etag_of(facility)
@@ -92,7 +95,7 @@ async def get_facility(session: SessionDep, actor: CurrentUser, facility_id: int
 async def update_facility(
     session: SessionDep,
     actor: CurrentUser,
-    facility_id: int,
+    facility_id: StoredId,
     body: FacilityUpdate,
     response: Response,
     if_match: IfMatch = None,
@@ -106,7 +109,7 @@ async def update_facility(
 
 
 @router.delete("/facilities/{facility_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
-async def delete_facility(session: SessionDep, actor: CurrentUser, facility_id: int) -> None:
+async def delete_facility(session: SessionDep, actor: CurrentUser, facility_id: StoredId) -> None:
     """Remove a facility registered by mistake (409 when statistics or activities refer to it)."""
     await service.delete_facility(session, actor=actor, facility_id=facility_id)
 
@@ -123,7 +126,7 @@ async def delete_facility(session: SessionDep, actor: CurrentUser, facility_id: 
 async def change_facility_status(
     session: SessionDep,
     actor: CurrentUser,
-    facility_id: int,
+    facility_id: StoredId,
     body: StatusChange,
     response: Response,
     if_match: IfMatch = None,
@@ -140,7 +143,7 @@ async def change_facility_status(
 async def construction_progress(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     facility_type: Annotated[FacilityType, Query(alias="type")] = FacilityType.grassroots_centre,
 ) -> ConstructionSummary:
     """Construction progress in a unit's subtree: counts by status and level, and everything past its deadline."""

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.common.deps import CurrentUser, SessionDep
+from shared.db import StoredId
 from shared.indicators.assessments import assess_milestone, list_plan_targets, set_plan_targets, targets_from_catalogue
 from shared.indicators.catalogue_view import CatalogueIndicator, list_catalogue
 from shared.indicators.export import overview_workbook
@@ -19,7 +20,7 @@ from shared.indicators.schemas import (
 from shared.indicators.service import drill_down, read_indicators
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
-Period = Annotated[str, Query(pattern=r"^\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))?$", examples=["2019"])]
+Period = Annotated[str, Query(pattern=r"^[1-9]\d{3}(Q[1-4]|-(0[1-9]|1[0-2]))?$", examples=["2019"])]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -30,7 +31,7 @@ async def catalogue_indicators(_actor: CurrentUser) -> list[CatalogueIndicator]:
 
 
 @router.get("/org-units/{unit_id}/indicators", response_model=IndicatorList)
-async def unit_indicators(session: SessionDep, actor: CurrentUser, unit_id: int, period: Period) -> IndicatorList:
+async def unit_indicators(session: SessionDep, actor: CurrentUser, unit_id: StoredId, period: Period) -> IndicatorList:
     """Every indicator for a unit and period: value, standard, target, pass/fail, missing inputs, trend."""
     return await read_indicators(session, actor=actor, unit_id=unit_id, period=period)
 
@@ -40,7 +41,7 @@ async def unit_indicators(session: SessionDep, actor: CurrentUser, unit_id: int,
     response_class=Response,
     responses={200: {"content": {XLSX: {}}, "description": "主要指标一览表"}},
 )
-async def export_overview(session: SessionDep, actor: CurrentUser, unit_id: int, period: Period) -> Response:
+async def export_overview(session: SessionDep, actor: CurrentUser, unit_id: StoredId, period: Period) -> Response:
     """The 主要指标一览表 (序号 · 指标项目 · 创建标准 · 项目现状 · 创建目标 · 是否达标) as xlsx."""
     content = await overview_workbook(session, actor=actor, unit_id=unit_id, period=period)
     headers = {"Content-Disposition": f'attachment; filename="indicators-{unit_id}-{period}.xlsx"'}
@@ -51,7 +52,7 @@ async def export_overview(session: SessionDep, actor: CurrentUser, unit_id: int,
 async def indicator_drill_down(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     code: str,
     period: Period,
     failing_only: bool = False,
@@ -64,7 +65,7 @@ async def indicator_drill_down(
 async def assess(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     code: str,
     body: AssessmentCreate,
 ) -> AssessmentPublic:
@@ -74,7 +75,7 @@ async def assess(
 
 
 @router.get("/plans/{plan_id}/targets", response_model=list[TargetPublic])
-async def plan_targets(session: SessionDep, actor: CurrentUser, plan_id: int) -> list[TargetPublic]:
+async def plan_targets(session: SessionDep, actor: CurrentUser, plan_id: StoredId) -> list[TargetPublic]:
     """A plan's own targets."""
     return [TargetPublic.model_validate(row) for row in await list_plan_targets(session, actor=actor, plan_id=plan_id)]
 
@@ -83,7 +84,7 @@ async def plan_targets(session: SessionDep, actor: CurrentUser, plan_id: int) ->
 async def replace_plan_targets(
     session: SessionDep,
     actor: CurrentUser,
-    plan_id: int,
+    plan_id: StoredId,
     body: list[TargetIn],
 ) -> list[TargetPublic]:
     """Replace a plan's own targets (above the standard)."""
@@ -95,7 +96,7 @@ async def replace_plan_targets(
 async def plan_targets_from_catalogue(
     session: SessionDep,
     actor: CurrentUser,
-    plan_id: int,
+    plan_id: StoredId,
     target_set: Annotated[str, Query(examples=["zhongshan_xiqu", "wenzhou"])],
 ) -> list[TargetPublic]:
     """Take the targets a seed plan wrote (the catalogue keeps them) as this plan's targets."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from services.common.deps import CurrentUser, IfMatch, SessionDep
 from shared.concurrency import etag_of
+from shared.db import StoredId
 from shared.orgunits import service
 from shared.orgunits.collective import resolve_collective
 from shared.orgunits.models import OrgUnitKind
@@ -34,10 +35,10 @@ async def list_org_units(
     session: SessionDep,
     actor: CurrentUser,
     code: str | None = None,
-    parent_id: int | None = None,
+    parent_id: StoredId | None = None,
     level: Annotated[int | None, Query(ge=0, le=5)] = None,
     kind: OrgUnitKind | None = None,
-    within: Annotated[int | None, Query(description="only this unit's subtree")] = None,
+    within: Annotated[StoredId | None, Query(description="only this unit's subtree")] = None,
     q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
     limit: Limit = 100,
     cursor: str | None = None,
@@ -69,7 +70,7 @@ async def create_org_unit(
 
 
 @router.get("/{unit_id}", response_model=OrgUnitPublic)
-async def get_org_unit(session: SessionDep, actor: CurrentUser, unit_id: int, response: Response) -> OrgUnitPublic:
+async def get_org_unit(session: SessionDep, actor: CurrentUser, unit_id: StoredId, response: Response) -> OrgUnitPublic:
     """One org unit, with its ETag."""
     unit = await service.get_org_unit(session, actor=actor, unit_id=unit_id)
     response.headers["ETag"] = etag_of(unit)
@@ -80,7 +81,7 @@ async def get_org_unit(session: SessionDep, actor: CurrentUser, unit_id: int, re
 async def update_org_unit(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     body: OrgUnitUpdate,
     response: Response,
     if_match: IfMatch = None,
@@ -92,13 +93,13 @@ async def update_org_unit(
 
 
 @router.delete("/{unit_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_org_unit(session: SessionDep, actor: CurrentUser, unit_id: int) -> None:
+async def delete_org_unit(session: SessionDep, actor: CurrentUser, unit_id: StoredId) -> None:
     """Remove a leaf org unit nothing refers to."""
     await service.delete_org_unit(session, actor=actor, unit_id=unit_id)
 
 
 @router.get("/{unit_id}/departments", response_model=list[DepartmentPublic])
-async def list_departments(session: SessionDep, actor: CurrentUser, unit_id: int) -> list[DepartmentPublic]:
+async def list_departments(session: SessionDep, actor: CurrentUser, unit_id: StoredId) -> list[DepartmentPublic]:
     """The responsible units of an org unit."""
     rows = await service.list_departments(session, actor=actor, org_unit_id=unit_id)
     return [DepartmentPublic.model_validate(row) for row in rows]
@@ -106,7 +107,7 @@ async def list_departments(session: SessionDep, actor: CurrentUser, unit_id: int
 
 @router.post("/{unit_id}/departments", response_model=DepartmentPublic, status_code=status.HTTP_201_CREATED)
 async def create_department(
-    session: SessionDep, actor: CurrentUser, unit_id: int, body: DepartmentCreate
+    session: SessionDep, actor: CurrentUser, unit_id: StoredId, body: DepartmentCreate
 ) -> DepartmentPublic:
     """Add a responsible unit."""
     row = await service.create_department(session, actor=actor, org_unit_id=unit_id, data=body)
@@ -117,7 +118,7 @@ async def create_department(
 async def read_population(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     year: Year,
 ) -> PopulationPublic:
     """Resident population entered at the unit and summed over its subtree."""
@@ -128,7 +129,7 @@ async def read_population(
 async def write_population(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     year: Year,
     body: PopulationSet,
 ) -> PopulationPublic:
@@ -140,7 +141,7 @@ async def write_population(
 async def resolve_collective_assignee(
     session: SessionDep,
     actor: CurrentUser,
-    unit_id: int,
+    unit_id: StoredId,
     collective_kind: CollectiveKind,
 ) -> CollectivePublic:
     """What a collective assignee (各社区, 各县（市、区）政府, 各成员单位) means under this unit."""

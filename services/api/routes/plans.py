@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.common.deps import CurrentUser, IfMatch, SessionDep
 from shared.concurrency import etag_of
+from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
 from shared.plans import service
 from shared.plans.schemas import PlanCreate, PlanPublic, PlanUpdate
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
 
 @router.get("", response_model=list[PlanPublic])
-async def list_plans(session: SessionDep, actor: CurrentUser, org_unit_id: int | None = None) -> list[PlanPublic]:
+async def list_plans(session: SessionDep, actor: CurrentUser, org_unit_id: StoredId | None = None) -> list[PlanPublic]:
     """Plans of the caller's subtree."""
     plans = await service.list_plans(session, actor=actor, org_unit_id=org_unit_id)
     return [await service.plan_public(session, plan=plan) for plan in plans]
@@ -34,7 +35,7 @@ async def create_plan(session: SessionDep, actor: CurrentUser, body: PlanCreate,
 
 
 @router.get("/{plan_id}", response_model=PlanPublic)
-async def get_plan(session: SessionDep, actor: CurrentUser, plan_id: int, response: Response) -> PlanPublic:
+async def get_plan(session: SessionDep, actor: CurrentUser, plan_id: StoredId, response: Response) -> PlanPublic:
     """One plan with its phases."""
     plan, _unit = await service.get_plan(session, actor=actor, plan_id=plan_id)
     response.headers["ETag"] = etag_of(plan)
@@ -45,7 +46,7 @@ async def get_plan(session: SessionDep, actor: CurrentUser, plan_id: int, respon
 async def update_plan(
     session: SessionDep,
     actor: CurrentUser,
-    plan_id: int,
+    plan_id: StoredId,
     body: PlanUpdate,
     response: Response,
     if_match: IfMatch = None,
@@ -60,15 +61,15 @@ async def update_plan(
 async def list_plan_tasks(
     session: SessionDep,
     actor: CurrentUser,
-    plan_id: int,
+    plan_id: StoredId,
     kind: TaskKind | None = None,
     status: TaskStatus | None = None,
-    parent_id: int | None = None,
+    parent_id: StoredId | None = None,
     overdue: bool | None = None,
     due_from: date | None = None,
     due_to: date | None = None,
     q: Annotated[str | None, Query(max_length=200, description="text in title, or a task code")] = None,
-    department_id: int | None = None,
+    department_id: StoredId | None = None,
     assignee: Annotated[str | None, Query(max_length=200, description="assignee name contains")] = None,
     lead_only: Annotated[bool, Query(description="only where the matched assignee leads (▲)")] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -96,7 +97,7 @@ async def list_plan_tasks(
 async def create_plan_task(
     session: SessionDep,
     actor: CurrentUser,
-    plan_id: int,
+    plan_id: StoredId,
     body: TaskCreate,
     response: Response,
 ) -> TaskPublic:

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.common.deps import CurrentUser, SessionDep
+from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
 from shared.statistics import service
 from shared.statistics.elements import list_elements
@@ -46,9 +47,9 @@ async def list_data_values(
     session: SessionDep,
     actor: CurrentUser,
     element: str | None = None,
-    within: Annotated[int | None, Query(description="only this unit's subtree")] = None,
+    within: Annotated[StoredId | None, Query(description="only this unit's subtree")] = None,
     period: Annotated[str | None, Query(max_length=10, description="2019, 2019Q1 or 2019-03")] = None,
-    facility_id: int | None = None,
+    facility_id: StoredId | None = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> Page[DataValuePublic]:
@@ -72,8 +73,8 @@ async def read_figure_history(
     actor: CurrentUser,
     element: str,
     period: PeriodQuery,
-    org_unit_id: int | None = None,
-    facility_id: int | None = None,
+    org_unit_id: StoredId | None = None,
+    facility_id: StoredId | None = None,
 ) -> FigureHistory:
     """Every change of one figure (a unit's own, or a facility's), newest first."""
     return await service.figure_history(
@@ -83,7 +84,7 @@ async def read_figure_history(
 
 @router.get("/org-units/{unit_id}/data-values/{element}", response_model=UnitFigure)
 async def read_unit_figure(
-    session: SessionDep, actor: CurrentUser, unit_id: int, element: str, period: PeriodQuery
+    session: SessionDep, actor: CurrentUser, unit_id: StoredId, element: str, period: PeriodQuery
 ) -> UnitFigure:
     """The figure entered at the unit itself and the sum over its subtree, facilities included."""
     return await service.unit_figure(session, actor=actor, unit_id=unit_id, element=element, period=period)

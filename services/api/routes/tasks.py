@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from services.common.deps import CurrentUser, IfMatch, SessionDep
 from shared.concurrency import etag_of
+from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
 from shared.tasks import evidence as evidence_service
 from shared.tasks import progress as progress_service
@@ -24,15 +25,15 @@ router = APIRouter(prefix="/api/v1", tags=["tasks"])
 async def list_tasks(
     session: SessionDep,
     actor: CurrentUser,
-    org_unit_id: Annotated[int | None, Query(description="plans of this unit's subtree")] = None,
-    plan_id: int | None = None,
+    org_unit_id: Annotated[StoredId | None, Query(description="plans of this unit's subtree")] = None,
+    plan_id: StoredId | None = None,
     kind: TaskKind | None = None,
     status: TaskStatus | None = None,
     overdue: bool | None = None,
     due_from: date | None = None,
     due_to: date | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    department_id: int | None = None,
+    department_id: StoredId | None = None,
     assignee: Annotated[str | None, Query(max_length=200)] = None,
     lead_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -59,7 +60,7 @@ async def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskPublic)
-async def get_task(session: SessionDep, actor: CurrentUser, task_id: int, response: Response) -> TaskPublic:
+async def get_task(session: SessionDep, actor: CurrentUser, task_id: StoredId, response: Response) -> TaskPublic:
     """One task, with its ETag."""
     task, _plan, _unit = await service.get_task(session, actor=actor, task_id=task_id)
     response.headers["ETag"] = etag_of(task)
@@ -70,7 +71,7 @@ async def get_task(session: SessionDep, actor: CurrentUser, task_id: int, respon
 async def update_task(
     session: SessionDep,
     actor: CurrentUser,
-    task_id: int,
+    task_id: StoredId,
     body: TaskUpdate,
     response: Response,
     if_match: IfMatch = None,
@@ -82,20 +83,22 @@ async def update_task(
 
 
 @router.delete("/tasks/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_task(session: SessionDep, actor: CurrentUser, task_id: int) -> None:
+async def delete_task(session: SessionDep, actor: CurrentUser, task_id: StoredId) -> None:
     """Remove a task and its children."""
     await service.delete_task(session, actor=actor, task_id=task_id)
 
 
 @router.get("/tasks/{task_id}/progress", response_model=list[ProgressPublic])
-async def list_progress(session: SessionDep, actor: CurrentUser, task_id: int) -> list[ProgressPublic]:
+async def list_progress(session: SessionDep, actor: CurrentUser, task_id: StoredId) -> list[ProgressPublic]:
     """A task's progress reports, newest first."""
     rows = await progress_service.list_progress(session, actor=actor, task_id=task_id)
     return [ProgressPublic.model_validate(row) for row in rows]
 
 
 @router.post("/tasks/{task_id}/progress", response_model=ProgressPublic, status_code=status.HTTP_201_CREATED)
-async def add_progress(session: SessionDep, actor: CurrentUser, task_id: int, body: ProgressCreate) -> ProgressPublic:
+async def add_progress(
+    session: SessionDep, actor: CurrentUser, task_id: StoredId, body: ProgressCreate
+) -> ProgressPublic:
     """Report progress (planners, or reporters of an assigned department)."""
     row = await progress_service.add_progress(session, actor=actor, task_id=task_id, data=body)
     return ProgressPublic.model_validate(row)
@@ -110,10 +113,10 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 async def upload_evidence(
     session: SessionDep,
     actor: CurrentUser,
-    task_id: int,
+    task_id: StoredId,
     file: Annotated[UploadFile, File()],
     description: Annotated[str, Form(max_length=500)] = "",
-    progress_update_id: Annotated[int | None, Form()] = None,
+    progress_update_id: Annotated[StoredId | None, Form()] = None,
 ) -> EvidencePublic:
     """Attach a 佐证材料 file (PDF, image, Word, Excel, text) to a task."""
     row = await evidence_service.store_evidence(
@@ -130,14 +133,14 @@ async def upload_evidence(
 
 
 @router.get("/tasks/{task_id}/evidence", response_model=list[EvidencePublic])
-async def list_evidence(session: SessionDep, actor: CurrentUser, task_id: int) -> list[EvidencePublic]:
+async def list_evidence(session: SessionDep, actor: CurrentUser, task_id: StoredId) -> list[EvidencePublic]:
     """A task's evidence files."""
     rows = await evidence_service.list_evidence(session, actor=actor, task_id=task_id)
     return [EvidencePublic.model_validate(row) for row in rows]
 
 
 @router.get("/evidence/{evidence_id}/download", response_class=FileResponse)
-async def download_evidence(session: SessionDep, actor: CurrentUser, evidence_id: int) -> FileResponse:
+async def download_evidence(session: SessionDep, actor: CurrentUser, evidence_id: StoredId) -> FileResponse:
     """The evidence file itself."""
     row, path = await evidence_service.open_evidence(session, actor=actor, evidence_id=evidence_id)
     return FileResponse(

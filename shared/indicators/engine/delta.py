@@ -60,6 +60,8 @@ async def apply_delta(
     if complete != len(required_ids):
         return False
     where = and_(where, *[c.is_not(None) for c in role_columns])
+    # Take the row locks in one order (unit id), so that concurrent writers queue instead of deadlocking.
+    await session.execute(select(RESULT.c.id).where(where).order_by(RESULT.c.org_unit_id).with_for_update())
     numerator = RESULT.c.numerator + delta if in_numerator else RESULT.c.numerator
     denominator = RESULT.c.denominator + delta if in_denominator else RESULT.c.denominator
     factor = indicator.factor if isinstance(indicator, RatioIndicator) else 1
