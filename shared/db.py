@@ -162,17 +162,24 @@ async def dispose_engine() -> None:
 
 
 @asynccontextmanager
+async def transaction() -> AsyncIterator[AsyncSession]:
+    """A session committed once at the end and rolled back on any error."""
+    async with get_sessionmaker()() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+@asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
-    """A session for a job or command: commits at the end, rolls back on error."""
+    """A session for a job or command (which writes): commits at the end, rolls back on error."""
     token = write_intent.set(True)
     try:
-        async with get_sessionmaker()() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        async with transaction() as session:
+            yield session
     finally:
         write_intent.reset(token)
 

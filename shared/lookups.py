@@ -1,5 +1,6 @@
 """Looking many codes or ids up at once, in chunks that keep each IN list a sane size."""
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Row, Select
@@ -14,3 +15,23 @@ async def lookup_in_chunks(session: AsyncSession, query: Select[Any], column: An
     for start in range(0, len(ordered), LOOKUP_CHUNK):
         rows += (await session.execute(query.where(column.in_(ordered[start : start + LOOKUP_CHUNK])))).all()
     return rows
+
+
+def named_place(
+    source: Any, places: dict[str, dict[Any, Row[Any]]], *, what: str, note: Callable[[str, str], None]
+) -> Row[Any] | None:
+    """The org unit or facility an item names by `{what}_id` or `{what}_code` (both, if given, must agree);
+    every problem goes to `note(field, message)`."""
+    by_id, code = getattr(source, f"{what}_id"), (getattr(source, f"{what}_code") or "").strip()
+    label = what.replace("_", " ")
+    row = places[f"{what}_id"].get(by_id) if by_id is not None else None
+    if by_id is not None and row is None:
+        note(f"{what}_id", f"{label} {by_id} does not exist")
+    if code:
+        named = places[f"{what}_code"].get(code)
+        if named is None:
+            note(f"{what}_code", f"{label} {code} does not exist")
+        elif row is not None and named.id != row.id:
+            note(f"{what}_code", f"{label} {code} is not {label} {by_id}")
+        row = row or (named if by_id is None else None)
+    return row

@@ -27,7 +27,7 @@ from shared.auth.scope import STAFF_ROLES, Principal
 from shared.clock import today_in
 from shared.errors import InvalidInput, NotFound, ScopeDenied
 from shared.facilities.models import Facility
-from shared.lookups import lookup_in_chunks
+from shared.lookups import lookup_in_chunks, named_place
 from shared.orgunits.models import OrgUnit
 from shared.orgunits.service import get_org_unit
 from shared.pagination import decode_cursor, page_of
@@ -84,23 +84,6 @@ async def _places(session: AsyncSession, items: Sequence[ActivityCreate]) -> dic
     return found
 
 
-def _resolve(item: ActivityCreate, places: dict[str, dict[Any, Row[Any]]], *, what: str, note: Note) -> Row[Any] | None:
-    """The org unit or facility an item names by id or code (both must then agree)."""
-    by_id, code, label = getattr(item, f"{what}_id"), getattr(item, f"{what}_code"), what.replace("_", " ")
-    row = places[f"{what}_id"].get(by_id) if by_id is not None else None
-    if by_id is not None and row is None:
-        note(f"{what}_id", f"{label} {by_id} does not exist")
-    if code:
-        named = places[f"{what}_code"].get(code)
-        if named is None:
-            note(f"{what}_code", f"{label} {code} does not exist")
-        elif by_id is None:
-            row = named
-        elif row is not None and named.id != row.id:
-            note(f"{what}_code", f"{label} {code} is not {label} {by_id}")
-    return row
-
-
 def _check_item(
     row: int, item: ActivityCreate, *, actor: Principal, places: dict[str, Any], today: date, checked: Checked
 ) -> dict[str, Any] | None:
@@ -109,10 +92,10 @@ def _check_item(
     def note(name: str, message: str) -> None:
         checked.errors.append({"row": row, "field": name, "message": message})
 
-    unit = _resolve(item, places, what="org_unit", note=note)
+    unit = named_place(item, places, what="org_unit", note=note)
     if item.org_unit_id is None and not item.org_unit_code:
         note("org_unit_code", "name the org unit (org_unit_id or org_unit_code)")
-    facility = _resolve(item, places, what="facility", note=note)
+    facility = named_place(item, places, what="facility", note=note)
     if item.occurred_on > today:
         note("occurred_on", f"{item.occurred_on} lies in the future (today is {today})")
     if unit is not None and not actor.covers(unit.path):

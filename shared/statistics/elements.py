@@ -17,7 +17,7 @@ from shared.db import is_postgres
 from shared.errors import InvalidInput
 from shared.facilities.models import Facility
 from shared.indicators.catalogue import DataElementSpec, load_catalogue
-from shared.lookups import lookup_in_chunks
+from shared.lookups import lookup_in_chunks, named_place
 from shared.orgunits.models import OrgUnit
 from shared.statistics.models import DataElement
 from shared.statistics.periods import Period, parse_period
@@ -191,19 +191,8 @@ def _place(
     entry: Entry, places: dict[str, dict[Any, Row[Any]]], *, what: str, note: Callable[[str, str], None]
 ) -> tuple[Row[Any] | None, str]:
     """The unit or facility an entry names by id or code, and the field that named it."""
-    by_id, code = getattr(entry, f"{what}_id"), (getattr(entry, f"{what}_code") or "").strip()
-    label = what.replace("_", " ")
-    row = places[f"{what}_id"].get(by_id) if by_id is not None else None
-    if by_id is not None and row is None:
-        note(f"{what}_id", f"{label} {by_id} does not exist")
-    if code:
-        named = places[f"{what}_code"].get(code)
-        if named is None:
-            note(f"{what}_code", f"{label} {code} does not exist")
-        elif row is not None and named.id != row.id:
-            note(f"{what}_code", f"{label} {code} is not {label} {by_id}")
-        row = row or (named if by_id is None else None)
-    return row, f"{what}_code" if by_id is None else f"{what}_id"
+    field_name = f"{what}_code" if getattr(entry, f"{what}_id") is None else f"{what}_id"
+    return named_place(entry, places, what=what, note=note), field_name
 
 
 def _attempt(check: Callable[[], T], *, name: str, note: Callable[[str, str], None]) -> T | None:
