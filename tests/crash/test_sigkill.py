@@ -25,6 +25,7 @@ from services.scheduler.leader import LOCK_KEY
 from shared.bench.synthetic import Size, load_province
 from shared.db import make_engine
 from shared.db_admin import migrate, server_dsn, sibling_url
+from shared.indicators.engine.results import COLUMNS as RESULT_COLUMNS
 from tests.support.databases import recreate_database
 from tests.support.processes import ROOT, culturezone, environment, free_port, start_service
 from tests.support.snapshots import Fingerprint, clone_database, fingerprint, wait_until_idle
@@ -52,23 +53,7 @@ IMPORT_CONTENT = {
     "data_element": ["code", "name", "unit", "value_type", "aggregation", "period_types", "version"],
     "audit_entry": ["user_id", "username", "action", "entity"],
 }
-COMPUTE_CONTENT = {
-    "indicator_result": [
-        "indicator_code",
-        "org_unit_id",
-        "period",
-        "value",
-        "numerator",
-        "denominator",
-        "threshold_op",
-        "threshold",
-        "target_op",
-        "target",
-        "passed",
-        "target_passed",
-        "missing",
-    ],
-}
+COMPUTE_CONTENT = {"indicator_result": [name for name in RESULT_COLUMNS if name != "computed_at"]}
 
 
 @dataclass(frozen=True, slots=True)

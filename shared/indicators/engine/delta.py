@@ -1,13 +1,11 @@
 """The fast path after one changed value: move stored sums by the delta and re-derive value and pass/fail."""
 
-from sqlalchemy import Float, and_, case, cast, func, select, update
+from sqlalchemy import Float, and_, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from shared.db import utcnow
 from shared.indicators.catalogue import ElementMeasure, Indicator, PopulationPerFacilityIndicator, RatioIndicator
-from shared.indicators.engine.measures import compare
-from shared.indicators.engine.results import OPS, RESULT
+from shared.indicators.engine.results import RESULT, passes_stored
 
 
 def _roles(indicator: Indicator, element_code: str) -> tuple[bool, bool] | None:
@@ -18,15 +16,6 @@ def _roles(indicator: Indicator, element_code: str) -> tuple[bool, bool] | None:
         roles = (indicator.numerator, indicator.denominator)
         return tuple(isinstance(m, ElementMeasure) and m.element == element_code for m in roles)  # type: ignore[return-value]
     return None
-
-
-def _passes(value: ColumnElement, op: ColumnElement, bound: ColumnElement) -> ColumnElement:
-    return case(
-        (value.is_(None), None),
-        (bound.is_(None), None),
-        *[(op == name, compare(value, name, bound)) for name in OPS],
-        else_=None,
-    )
 
 
 async def apply_delta(
@@ -73,8 +62,8 @@ async def apply_delta(
             numerator=numerator,
             denominator=denominator,
             value=value,
-            passed=_passes(value, RESULT.c.threshold_op, RESULT.c.threshold),
-            target_passed=_passes(value, RESULT.c.target_op, RESULT.c.target),
+            passed=passes_stored(value, RESULT.c.threshold_op, RESULT.c.threshold),
+            target_passed=passes_stored(value, RESULT.c.target_op, RESULT.c.target),
             computed_at=utcnow(),
         )
     )

@@ -58,9 +58,10 @@ def latest_targets(code: str) -> Select:
     return select(newest.c.org_unit_id, TARGET.c.op, TARGET.c.value).join(TARGET, TARGET.c.id == newest.c.target_id)
 
 
-def target_passed(value: ColumnElement, op: ColumnElement[str], target: ColumnElement) -> ColumnElement:
-    """value compared with a plan target whose operator is stored in a column."""
-    return case((value.is_(None), None), *[(op == name, compare(value, name, target)) for name in OPS], else_=None)
+def passes_stored(value: ColumnElement, op: ColumnElement[str], bound: ColumnElement) -> ColumnElement:
+    """value compared with a bound whose operator is stored in a column (a plan target, a stored threshold);
+    NULL when either side is unknown."""
+    return case((value.is_(None), None), *[(op == name, compare(value, name, bound)) for name in OPS], else_=None)
 
 
 def result_rows(indicator: Indicator, formula: Select, scope: Scope, *, dialect: str) -> Select:
@@ -83,7 +84,7 @@ def result_rows(indicator: Indicator, formula: Select, scope: Scope, *, dialect:
             targets.c.op.label("target_op"),
             targets.c.value.label("target"),
             passed.label("passed"),
-            target_passed(rows.c.value, targets.c.op, targets.c.value).label("target_passed"),
+            passes_stored(rows.c.value, targets.c.op, targets.c.value).label("target_passed"),
             missing.label("missing"),
             literal(utcnow()).label("computed_at"),
         )
