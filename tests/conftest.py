@@ -136,8 +136,13 @@ def handbook() -> Path:
 @pytest.fixture(scope="module")
 def own_database_url(database_url: str, request: pytest.FixtureRequest) -> str:
     """A separate migrated database for tests whose processes really commit (CLI, scheduler)."""
-    name = f"culturezone_test_{request.module.__name__.rsplit('.', 1)[-1]}"
-    url = database_url.rsplit("/", 1)[0] + f"/{name}" if ON_POSTGRES else f"sqlite+aiosqlite:///{_DATA_DIR / name}.db"
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    if not ON_POSTGRES:
+        url = f"sqlite+aiosqlite:///{_DATA_DIR / module}.db"
+    else:
+        # Named after the run's database, so that runs against different databases never share one.
+        base, main_name = database_url.rsplit("/", 1)
+        url = f"{base}/{main_name}_{module}"
     recreate_database(url)
     migrate(url)
     return url

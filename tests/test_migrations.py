@@ -29,7 +29,7 @@ def test_upgraded_database_has_no_drift_from_the_models(database_url: str) -> No
 
 def test_migrations_go_down_and_up_again_on_an_empty_database(database_url: str) -> None:
     url = (
-        database_url.rsplit("/", 1)[0] + "/culturezone_test_migrations"
+        database_url + "_migrations"
         if "postgresql" in database_url
         else (database_url.replace("test.db", "migrations.db"))
     )
