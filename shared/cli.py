@@ -126,12 +126,62 @@ def bench(
         for line in run_fuzz_bench(url=url, cases=cases):
             typer.echo(line)
         return
+    elif name == "reports":
+        from shared.bench.reports import run_reports_bench
+
+        source = get_settings().resolved_database_url
+        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_reportbench")
+        for line in run_reports_bench(url=url, scale=scale):
+            typer.echo(line)
+        return
     if name != "indicators":
-        raise typer.BadParameter("one of: api, fuzz, indicators", param_hint="name")
+        raise typer.BadParameter("one of: api, fuzz, indicators, reports", param_hint="name")
     source = get_settings().resolved_database_url
     url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_bench")
     for line in run_indicators_bench(url=url, scale=scale):
         typer.echo(line)
+
+
+@app.command()
+def schedule(
+    once: Annotated[bool, typer.Option("--once", help="run one tick of the calendar and exit")] = False,
+    at: Annotated[str | None, typer.Option("--now", help="the tick's clock, ISO 8601 (default: now)")] = None,
+    until: Annotated[str | None, typer.Option(help="simulate: tick from --now to this instant")] = None,
+    step_hours: Annotated[float, typer.Option(help="simulate: hours between ticks")] = 24.0,
+) -> None:
+    """Run the reporting calendar's jobs by hand (idempotent: safe beside a running scheduler)."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.scheduler.runner import run_tick
+
+    if not once:
+        raise typer.BadParameter(
+            "use --once (the service itself is `culturezone serve scheduler`)", param_hint="--once"
+        )
+
+    def instant(text: str, name: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise typer.BadParameter("not an ISO 8601 date-time", param_hint=name) from exc
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    start = instant(at, "--now") if at else datetime.now(UTC)
+    end = instant(until, "--until") if until else start
+    if step_hours <= 0:
+        raise typer.BadParameter("must be positive", param_hint="--step-hours")
+
+    async def ticks() -> None:
+        from shared.db import dispose_engine
+
+        moment = start
+        while moment <= end:
+            ran = await run_tick(now=moment)
+            typer.echo(f"{moment.isoformat()}: {', '.join(ran) or 'nothing due'}")
+            moment += timedelta(hours=step_hours)
+        await dispose_engine()
+
+    asyncio.run(ticks())
 
 
 @app.command()

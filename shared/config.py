@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     )
     default_timezone: str = "Asia/Shanghai"
     scheduler_tick_seconds: float = 15.0
+    # Reporting calendar: reminders this many days before a due date; units down to this level report.
+    reminder_days: list[int] = Field(default=[3])
+    report_max_level: int = 4
+    nightly_hour: int = 2
+    catch_up_days: int = 62
+    # Outbound deliveries: a WeChat-compatible template-message endpoint, retries with exponential backoff.
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_access_token: str = ""
+    delivery_timeout_seconds: float = 5.0
+    delivery_max_attempts: int = 5
+    delivery_backoff_seconds: float = 60.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,6 +1,18 @@
 """The API service: REST for people, mini-programs and peers."""
 
-from services.api.routes import activities, audit, auth, facilities, indicators, org_units, plans, statistics, tasks
+from services.api.routes import (
+    activities,
+    audit,
+    auth,
+    facilities,
+    indicators,
+    notifications,
+    org_units,
+    plans,
+    reports,
+    statistics,
+    tasks,
+)
 from services.common.app import create_service_app
 
 app = create_service_app(
@@ -11,5 +23,17 @@ app = create_service_app(
     ),
     service="api",
 )
-for module in (auth, org_units, plans, tasks, facilities, statistics, activities, indicators, audit):
+for module in (
+    auth,
+    org_units,
+    plans,
+    tasks,
+    facilities,
+    statistics,
+    activities,
+    indicators,
+    audit,
+    reports,
+    notifications,
+):
     app.include_router(module.router)

@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from services.common.app import create_service_app
 from services.scheduler.leader import Leadership
+from services.scheduler.runner import run_tick
 from shared.clock import now
 from shared.config import get_settings
 from shared.db import dispose_engine, get_engine
@@ -40,7 +41,9 @@ async def tick(leadership: Leadership) -> None:
         if not state["leader"]:
             log.info("leadership taken", instance=INSTANCE)
         state["leader"] = True
-        state["last_tick"] = now().isoformat()
+        at = now()
+        state["last_jobs"] = await run_tick(now=at)
+        state["last_tick"] = at.isoformat()
 
 
 async def serve(*, host: str, port: int) -> None:

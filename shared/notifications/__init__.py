@@ -1,0 +1,1 @@
+"""The in-app inbox and the outbound deliveries (webhook, WeChat template messages)."""

@@ -1,0 +1,94 @@
+"""Sending pending deliveries: webhook POSTs and WeChat template messages, retried with backoff, then `failed`."""
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.config import get_settings
+from shared.db import is_postgres
+from shared.notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus, Notification
+
+BATCH = 50
+
+
+def _request(channel: Channel, notification: Notification, delivery: Delivery) -> tuple[str, dict[str, Any], dict]:
+    """URL, JSON body and headers of one delivery; the Idempotency-Key lets a receiver drop a repeat."""
+    headers = {"Idempotency-Key": f"culturezone-delivery-{delivery.id}"}
+    if channel.kind == ChannelKind.webhook:
+        body = {
+            "id": notification.id,
+            "key": notification.key,
+            "kind": notification.kind,
+            "title": notification.title,
+            "body": notification.body,
+            "link": notification.link,
+            "org_unit_id": notification.org_unit_id,
+            "created_at": notification.created_at.isoformat(),
+        }
+        return channel.url, body, headers
+    settings = get_settings()
+    url = f"{settings.wechat_api_base.rstrip('/')}/cgi-bin/message/template/send"
+    body = {
+        "touser": channel.openid,
+        "template_id": channel.template_id,
+        "data": {"thing1": {"value": notification.title[:20]}, "thing2": {"value": notification.body[:20]}},
+    }
+    return url + f"?access_token={settings.wechat_access_token}", body, headers
+
+
+async def _send(client: httpx.AsyncClient, channel: Channel, notification: Notification, delivery: Delivery) -> str:
+    """'' when delivered, else why not."""
+    url, body, headers = _request(channel, notification, delivery)
+    try:
+        response = await client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+    if response.status_code >= 300:
+        return f"HTTP {response.status_code}"
+    if channel.kind == ChannelKind.wechat:
+        try:
+            errcode = response.json().get("errcode", 0)
+        except ValueError:
+            return "WeChat answered with something that is not JSON"
+        if errcode:
+            return f"WeChat errcode {errcode}"
+    return ""
+
+
+async def deliver_due(session: AsyncSession, *, at: datetime) -> dict[str, int]:
+    """Send the deliveries whose time has come, all at once with a short timeout, and record each outcome."""
+    settings = get_settings()
+    query = (
+        select(Delivery, Channel, Notification)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= at)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(BATCH)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(of=Delivery, skip_locked=True)
+    rows = (await session.execute(query)).all()
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    if not rows:
+        return counts
+    async with httpx.AsyncClient(timeout=settings.delivery_timeout_seconds) as client:
+        outcomes = await asyncio.gather(*(_send(client, channel, note, delivery) for delivery, channel, note in rows))
+    for (delivery, _channel, _note), error in zip(rows, outcomes, strict=True):
+        delivery.attempts += 1
+        if not error:
+            delivery.status, delivery.sent_at, delivery.last_error = DeliveryStatus.sent, at, ""
+            counts["sent"] += 1
+        elif delivery.attempts >= settings.delivery_max_attempts:
+            delivery.status, delivery.last_error = DeliveryStatus.failed, error
+            counts["failed"] += 1
+        else:
+            backoff = settings.delivery_backoff_seconds * 2 ** (delivery.attempts - 1)
+            delivery.next_attempt_at, delivery.last_error = at + timedelta(seconds=backoff), error
+            counts["retry"] += 1
+    await session.flush()
+    return counts
