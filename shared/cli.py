@@ -148,10 +148,12 @@ def schedule(
     at: Annotated[str | None, typer.Option("--now", help="the tick's clock, ISO 8601 (default: now)")] = None,
     until: Annotated[str | None, typer.Option(help="simulate: tick from --now to this instant")] = None,
     step_hours: Annotated[float, typer.Option(help="simulate: hours between ticks")] = 24.0,
+    skip: Annotated[list[str] | None, typer.Option(help="leave this job out (repeatable)")] = None,
 ) -> None:
     """Run the reporting calendar's jobs by hand (idempotent: safe beside a running scheduler)."""
     from datetime import UTC, datetime, timedelta
 
+    from services.scheduler.jobs import JOBS
     from services.scheduler.runner import run_tick
 
     if not once:
@@ -170,13 +172,17 @@ def schedule(
     end = instant(until, "--until") if until else start
     if step_hours <= 0:
         raise typer.BadParameter("must be positive", param_hint="--step-hours")
+    unknown = set(skip or []) - {job.name for job in JOBS}
+    if unknown:
+        raise typer.BadParameter(f"no such job: {', '.join(sorted(unknown))}", param_hint="--skip")
+    jobs = [job for job in JOBS if job.name not in set(skip or [])]
 
     async def ticks() -> None:
         from shared.db import dispose_engine
 
         moment = start
         while moment <= end:
-            ran = await run_tick(now=moment)
+            ran = await run_tick(now=moment, jobs=jobs)
             typer.echo(f"{moment.isoformat()}: {', '.join(ran) or 'nothing due'}")
             moment += timedelta(hours=step_hours)
         await dispose_engine()

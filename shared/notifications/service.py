@@ -17,7 +17,6 @@ from shared.errors import InvalidInput, NotFound
 from shared.notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus, Notification, NotificationRead
 from shared.notifications.schemas import ChannelCreate
 from shared.orgunits.models import OrgUnit
-from shared.orgunits.service import get_org_unit
 from shared.pagination import decode_cursor, page_of
 from shared.statistics.elements import dialect_insert
 
@@ -133,7 +132,9 @@ def check_url(url: str) -> str:
 async def create_channel(session: AsyncSession, *, actor: Principal, data: ChannelCreate) -> Channel:
     """Register where a unit's notifications are also sent (planners, for a unit of their subtree)."""
     actor.require_role(PLANNERS)
-    unit = await get_org_unit(session, actor=actor, unit_id=data.org_unit_id)
+    unit = await session.get(OrgUnit, data.org_unit_id)
+    if unit is None:
+        raise NotFound(f"org unit {data.org_unit_id} does not exist")
     actor.require_covers(unit.path)
     if data.kind == ChannelKind.webhook:
         url, openid = check_url(data.url or ""), ""

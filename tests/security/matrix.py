@@ -26,6 +26,8 @@ ADMIN = (Role.admin,)
 PLANNERS = (Role.admin, Role.plan_manager)
 DATA_WRITERS = (Role.admin, Role.plan_manager, Role.unit_clerk)
 REPORTERS = (Role.admin, Role.plan_manager, Role.department_reporter)
+SUBMITTERS = (Role.admin, Role.plan_manager, Role.department_reporter, Role.unit_clerk)
+STAFF = (*SUBMITTERS, Role.viewer)
 
 # Write routes that need no bearer token at all.
 PUBLIC = {("POST", "/api/v1/auth/token"): "the password login itself: it hands out the bearer token"}
@@ -169,6 +171,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _import("facilities", DATA_WRITERS, "at the target unit"),
     _import("data_values", DATA_WRITERS, "for the target unit"),
     _import("activities", DATA_WRITERS, "at the target unit"),
+    Endpoint("POST", "/api/v1/reports", PLANNERS, 201, 403, "open the target unit's 2026 self-assessment"),
+    Endpoint("PATCH", "/api/v1/reports/{report_id}", SUBMITTERS, 200, 404, "write the text of the target's draft"),
+    Endpoint("POST", "/api/v1/reports/{report_id}/submit", SUBMITTERS, 200, 404, "submit the target unit's draft"),
+    Endpoint("POST", "/api/v1/reports/{report_id}/return", PLANNERS, 200, 404, "return the target's submitted report"),
+    Endpoint("POST", "/api/v1/reports/{report_id}/accept", PLANNERS, 200, 404, "accept the target's submitted report"),
+    Endpoint(
+        "POST", "/api/v1/notification-channels", PLANNERS, 201, 403, "send the target unit's notices to a webhook"
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/notifications/{notification_id}/read",
+        STAFF,
+        204,
+        404,
+        "mark a notice to the target unit read",
+    ),
     Endpoint(
         "POST",
         "/ingest/v1/computations",

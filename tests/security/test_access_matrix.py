@@ -27,7 +27,9 @@ from shared.facilities.models import FacilityStatus, FacilityType
 from shared.facilities.schemas import FacilityCreate
 from shared.facilities.service import create_facility
 from shared.imports.service import ImportKind
+from shared.notifications.models import Notification
 from shared.orgunits.models import Department, OrgUnit, OrgUnitKind
+from shared.reports.models import Report, ReportKind, ReportStatus
 from shared.tasks.models import TaskKind
 from shared.tasks.schemas import AssigneeIn, TaskCreate
 from shared.tasks.service import create_task
@@ -57,6 +59,10 @@ class World:
     facility: dict[Position, int] = field(default_factory=dict)
     facility_etag: dict[Position, str] = field(default_factory=dict)
     activity: dict[Position, int] = field(default_factory=dict)
+    report: dict[Position, int] = field(default_factory=dict)
+    report_etag: dict[Position, str] = field(default_factory=dict)
+    submitted_report: dict[Position, int] = field(default_factory=dict)
+    notification: dict[Position, int] = field(default_factory=dict)
     unassigned_task: int = 0
 
 
@@ -109,6 +115,27 @@ async def _targets(session: AsyncSession, *, world: World, position: Position, u
     world.user[position], world.plan[position], world.task[position] = user.id, plan.id, task.id
     world.facility[position], world.activity[position] = facility.id, activity.id
     world.unit_etag[position], world.plan_etag[position] = etag_of(unit), etag_of(plan)
+    draft = Report(
+        org_unit_id=unit.id,
+        kind=ReportKind.monthly_update,
+        period="2026-03",
+        opens_on=date(2026, 3, 1),
+        due_on=date(2026, 3, 20),
+    )
+    submitted = Report(
+        org_unit_id=unit.id,
+        kind=ReportKind.monthly_update,
+        period="2026-04",
+        opens_on=date(2026, 4, 1),
+        due_on=date(2026, 4, 20),
+        status=ReportStatus.submitted,
+    )
+    notice = Notification(key=f"matrix:{position}", kind="report_late", org_unit_id=unit.id, title="报告已逾期")
+    session.add_all([draft, submitted, notice])
+    await session.flush()
+    assert draft.id is not None and submitted.id is not None and notice.id is not None
+    world.report[position], world.report_etag[position] = draft.id, etag_of(draft)
+    world.submitted_report[position], world.notification[position] = submitted.id, notice.id
     world.task_etag[position], world.facility_etag[position] = etag_of(task), etag_of(facility)
 
 
@@ -276,6 +303,24 @@ REQUESTS: dict[str, Callable[[World, Position], Call]] = {
     ),
     "POST /api/v1/plans/{plan_id}/targets/from-catalogue": lambda w, p: Call(
         f"/api/v1/plans/{w.plan[p]}/targets/from-catalogue", params={"target_set": "wenzhou"}
+    ),
+    "POST /api/v1/reports": lambda w, p: Call(
+        "/api/v1/reports", json={"org_unit_id": w.unit[p], "kind": "self_assessment", "period": "2026"}
+    ),
+    "PATCH /api/v1/reports/{report_id}": lambda w, p: Call(
+        f"/api/v1/reports/{w.report[p]}", json={"text": "本月工作动态。"}, if_match=w.report_etag[p]
+    ),
+    "POST /api/v1/reports/{report_id}/submit": lambda w, p: Call(f"/api/v1/reports/{w.report[p]}/submit"),
+    "POST /api/v1/reports/{report_id}/return": lambda w, p: Call(
+        f"/api/v1/reports/{w.submitted_report[p]}/return", json={"comment": "请补充佐证材料"}
+    ),
+    "POST /api/v1/reports/{report_id}/accept": lambda w, p: Call(f"/api/v1/reports/{w.submitted_report[p]}/accept"),
+    "POST /api/v1/notification-channels": lambda w, p: Call(
+        "/api/v1/notification-channels",
+        json={"org_unit_id": w.unit[p], "kind": "webhook", "url": "https://hooks.example.org/cz"},
+    ),
+    "POST /api/v1/notifications/{notification_id}/read": lambda w, p: Call(
+        f"/api/v1/notifications/{w.notification[p]}/read"
     ),
     "POST /ingest/v1/imports (kind=tasks)": _task_table,
     "POST /ingest/v1/imports (kind=org_units)": _org_unit_file,

@@ -1,0 +1,129 @@
+"""Two real scheduler processes over a simulated year against one database, and a leader killed mid-run: each
+report and each reminder exists exactly once, because every write is guarded by a unique key."""
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.db import make_engine
+from shared.db_admin import migrate, recreate_database, sibling_url
+from shared.notifications.models import Notification
+from shared.reports.models import JobRun, Report, ReportKind
+from tests.support.factories import make_plan, make_tree
+from tests.support.processes import ROOT, environment
+
+YEAR = ("--now", "2026-01-01T01:00:00+00:00", "--until", "2026-12-31T01:00:00+00:00", "--step-hours", "24")
+# The nightly indicator recompute is left out: it is slow on a simulated year and not what these tests check.
+FAST = ("--skip", "recompute_indicators")
+# The plan's district, its two streets, two communities and one village report; the city above has no plan.
+UNITS = 6
+EXPECTED_REPORTS = UNITS * (12 + 4 + 1)  # monthly, quarterly, and the annual report that opens on 1 December
+EXPECTED_REMINDERS = UNITS * (12 + 4)  # the annual report falls due in January 2027, after the simulated year
+
+
+async def _seed(url: str) -> None:
+    engine = make_engine(url)
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        tree = await make_tree(session)
+        await make_plan(session, unit=tree.district, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31))
+        await session.commit()
+    await engine.dispose()
+
+
+async def _counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    async with engine.connect() as connection:
+        counts = {
+            "reports": await connection.scalar(select(func.count()).select_from(Report)),
+            "monthly": await connection.scalar(
+                select(func.count()).select_from(Report).where(Report.kind == ReportKind.monthly_update)
+            ),
+            "reminders": await connection.scalar(
+                select(func.count()).select_from(Notification).where(Notification.kind == "report_reminder")
+            ),
+            "late": await connection.scalar(
+                select(func.count()).select_from(Notification).where(Notification.kind == "report_late")
+            ),
+            "job_runs": await connection.scalar(select(func.count()).select_from(JobRun)),
+        }
+    await engine.dispose()
+    return {name: int(value or 0) for name, value in counts.items()}
+
+
+def _fresh(base: str, name: str) -> str:
+    url = sibling_url(base, name)
+    asyncio.run(recreate_database(url))
+    migrate(url)
+    asyncio.run(_seed(url))
+    return url
+
+
+def _scheduler(url: str, data_dir: Path) -> subprocess.Popen[str]:
+    env = environment(database_url=url, data_dir=data_dir, SECRET_KEY="scheduler-year-secret-0123456789")
+    return subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "schedule", "--once", *YEAR, *FAST],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_schedulers_racing_through_a_year_make_each_report_and_reminder_once(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    url = _fresh(own_database_url, "scheduler_race")
+    runners = [_scheduler(url, tmp_path), _scheduler(url, tmp_path)]
+    for runner in runners:
+        _out, err = runner.communicate(timeout=540)
+        assert runner.returncode == 0, err[-2000:]
+    counts = asyncio.run(_counts(url))
+    assert counts["reports"] == EXPECTED_REPORTS
+    assert counts["monthly"] == UNITS * 12
+    assert counts["reminders"] == EXPECTED_REMINDERS
+    assert counts["late"] == EXPECTED_REMINDERS  # nobody submitted: every monthly and quarterly report went late once
+
+
+def test_killing_the_scheduler_mid_year_loses_and_duplicates_nothing(own_database_url: str, tmp_path: Path) -> None:
+    url = _fresh(own_database_url, "scheduler_kill")
+    victim = _scheduler(url, tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and asyncio.run(_counts(url))["reports"] < UNITS * 5:
+        time.sleep(0.2)
+    assert victim.poll() is None, "the scheduler finished before it could be killed"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    partial = asyncio.run(_counts(url))
+    assert 0 < partial["reports"] < EXPECTED_REPORTS
+    survivor = _scheduler(url, tmp_path)
+    _out, err = survivor.communicate(timeout=540)
+    assert survivor.returncode == 0, err[-2000:]
+    counts = asyncio.run(_counts(url))
+    assert counts["reports"] == EXPECTED_REPORTS
+    assert counts["reminders"] == EXPECTED_REMINDERS
+    assert counts["late"] == EXPECTED_REMINDERS
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "2026-13-01"])
+def test_schedule_refuses_a_clock_that_is_not_iso(own_database_url: str, tmp_path: Path, bad: str) -> None:
+    env = environment(database_url=own_database_url, data_dir=tmp_path, SECRET_KEY="scheduler-year-secret-0123456789")
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "schedule", "--once", "--now", bad],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2 and "--now" in result.stderr
