@@ -5,7 +5,7 @@ key (report per unit, kind and period; notification key), so two schedulers or a
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, String, and_, cast, exists, literal, null, or_, select, update
+from sqlalchemy import BigInteger, Date, String, and_, cast, exists, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,6 +29,7 @@ LABEL = {
     ReportKind.annual: "年度报告",
     ReportKind.self_assessment: "自查自评",
 }
+NO_ID = cast(null(), BigInteger)  # a typed NULL: PostgreSQL will not put an untyped one in a bigint column
 REPORT_COLUMNS = [
     "org_unit_id",
     "kind",
@@ -120,8 +121,8 @@ async def remind(session: AsyncSession, now: datetime) -> int:
             literal("remind:report:") + _text(Report.id) + literal(f":{days}d"),
             literal("report_reminder"),
             Report.org_unit_id,
-            null(),
-            null(),
+            NO_ID,
+            NO_ID,
             literal("报告即将截止：") + Report.period + literal(" ") + Report.kind,
             literal("截止日期 ") + _text(Report.due_on),
             literal("/api/v1/reports/") + _text(Report.id),
@@ -149,7 +150,7 @@ async def _task_notices(
     link = literal("/api/v1/tasks/") + _text(Task.id)
     to_units = (
         select(
-            key, literal(kind), Plan.org_unit_id, null(), null(), literal(title) + Task.code, body, link, literal(now)
+            key, literal(kind), Plan.org_unit_id, NO_ID, NO_ID, literal(title) + Task.code, body, link, literal(now)
         )
         .join(Plan, Plan.id == Task.plan_id)
         .where(*where)
@@ -158,9 +159,9 @@ async def _task_notices(
         select(
             key + literal(":d") + _text(TaskAssignee.department_id),
             literal(kind),
-            null(),
+            NO_ID,
             TaskAssignee.department_id,
-            null(),
+            NO_ID,
             literal(title) + Task.code,
             body,
             link,
@@ -181,8 +182,8 @@ async def mark_late(session: AsyncSession, now: datetime) -> int:
         literal("late:report:") + _text(Report.id),
         literal("report_late"),
         Report.org_unit_id,
-        null(),
-        null(),
+        NO_ID,
+        NO_ID,
         literal("报告已逾期：") + Report.period + literal(" ") + Report.kind,
         literal("截止日期 ") + _text(Report.due_on),
         literal("/api/v1/reports/") + _text(Report.id),
