@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from shared.db import make_engine
 from shared.db_admin import migrate, recreate_database, sibling_url
@@ -60,7 +61,8 @@ async def _counts(url: str) -> dict[str, int]:
 
 
 def _fresh(base: str, name: str) -> str:
-    url = sibling_url(base, name)
+    # Named after this run's database, so that parallel runs on other databases never share it.
+    url = sibling_url(base, f"{Path(make_url(base).database or 'culturezone').stem}_{name}")
     asyncio.run(recreate_database(url))
     migrate(url)
     asyncio.run(_seed(url))
@@ -82,7 +84,7 @@ def _scheduler(url: str, data_dir: Path) -> subprocess.Popen[str]:
 def test_two_schedulers_racing_through_a_year_make_each_report_and_reminder_once(
     own_database_url: str, tmp_path: Path
 ) -> None:
-    url = _fresh(own_database_url, "scheduler_race")
+    url = _fresh(own_database_url, "race")
     runners = [_scheduler(url, tmp_path), _scheduler(url, tmp_path)]
     for runner in runners:
         _out, err = runner.communicate(timeout=540)
@@ -95,7 +97,7 @@ def test_two_schedulers_racing_through_a_year_make_each_report_and_reminder_once
 
 
 def test_killing_the_scheduler_mid_year_loses_and_duplicates_nothing(own_database_url: str, tmp_path: Path) -> None:
-    url = _fresh(own_database_url, "scheduler_kill")
+    url = _fresh(own_database_url, "kill")
     victim = _scheduler(url, tmp_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and asyncio.run(_counts(url))["reports"] < UNITS * 5:
