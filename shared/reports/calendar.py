@@ -149,9 +149,7 @@ async def _task_notices(
     body = literal("完成时限 ") + _text(Task.due_date)
     link = literal("/api/v1/tasks/") + _text(Task.id)
     to_units = (
-        select(
-            key, literal(kind), Plan.org_unit_id, NO_ID, NO_ID, literal(title) + Task.code, body, link, literal(now)
-        )
+        select(key, literal(kind), Plan.org_unit_id, NO_ID, NO_ID, literal(title) + Task.code, body, link, literal(now))
         .join(Plan, Plan.id == Task.plan_id)
         .where(*where)
     )

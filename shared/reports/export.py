@@ -18,10 +18,14 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth.scope import Principal
+from shared.indicators.export import overview_workbook
 from shared.orgunits.models import OrgUnit
 from shared.reports.calendar import LABEL
-from shared.reports.models import Report
+from shared.reports.models import Report, ReportKind
+from shared.reports.service import get_report
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -198,3 +202,18 @@ def report_pdf(report: Report, unit: OrgUnit) -> bytes:
 def _escape(value: Any) -> str:
     text = "" if value is None else str(value)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def export_report(session: AsyncSession, *, actor: Principal, report_id: int, fmt: str) -> tuple[bytes, str, str]:
+    """(bytes, media type, file name) of a report; a self-assessment's xlsx is the 主要指标一览表 of its year."""
+    report, unit = await get_report(session, actor=actor, report_id=report_id)
+    name = f"report-{unit.code}-{report.kind.value}-{report.period}.{fmt}"
+    if fmt == "pdf":
+        return report_pdf(report, unit), "application/pdf", name
+    if report.kind == ReportKind.self_assessment:
+        assert unit.id is not None
+        return await overview_workbook(session, actor=actor, unit_id=unit.id, period=report.period), XLSX, name
+    return report_xlsx(report, unit), XLSX, name

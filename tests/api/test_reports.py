@@ -143,3 +143,52 @@ async def test_a_webhook_url_that_is_not_http_is_refused(client: AsyncClient, se
         headers=headers["street"],
     )
     assert good.status_code == 201
+
+
+async def test_a_self_assessment_exports_as_the_indicator_overview_table(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    headers, ids = await _world(session)
+    opened = await client.post(
+        "/api/v1/reports",
+        json={"org_unit_id": ids["a1"], "kind": "self_assessment", "period": "2026"},
+        headers=headers["street"],
+    )
+    assert opened.status_code == 201 and opened.json()["due_on"] == "2026-11-30"
+    xlsx = await client.get(f"/api/v1/reports/{opened.json()['id']}/export", headers=headers["clerk"])
+    assert xlsx.status_code == 200
+    assert load_workbook(BytesIO(xlsx.content)).sheetnames == ["主要指标一览表"]
+
+
+async def test_timeliness_over_http_counts_the_subtree_and_hides_other_subtrees(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    headers, ids = await _world(session)
+    report = await _open(client, headers, ids["a1"])
+    await client.post(f"/api/v1/reports/{report['id']}/submit", headers=headers["clerk"])
+    figures = await client.get(
+        f"/api/v1/org-units/{ids['street']}/reports/timeliness",
+        params={"kind": "monthly_update", "period": "2026-03"},
+        headers=headers["street"],
+    )
+    assert figures.status_code == 200
+    body = figures.json()
+    # The street and its two communities are expected; only one of them reported (late: it is December 2026).
+    assert (body["expected"], body["late"], body["missing"]) == (3, 1, 2)
+    assert body["reporting_rate"] <= 1
+    hidden = await client.get(
+        f"/api/v1/org-units/{ids['street']}/reports/timeliness",
+        params={"kind": "monthly_update", "period": "2026-03"},
+        headers=headers["other"],
+    )
+    assert hidden.status_code == 404
+    bad = await client.get(
+        f"/api/v1/org-units/{ids['street']}/reports/timeliness",
+        params={"kind": "monthly_update", "period": "2026Q1"},
+        headers=headers["street"],
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "period"

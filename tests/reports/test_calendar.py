@@ -139,3 +139,27 @@ async def test_timeliness_counts_on_time_late_and_missing_and_never_exceeds_one_
     )
     assert (figures.expected, figures.on_time, figures.late, figures.missing) == (3, 1, 1, 1)
     assert figures.reporting_rate == round(2 / 3, 4)
+
+
+async def test_a_task_reminder_reaches_the_plans_unit_and_the_assigned_department_once(session: AsyncSession) -> None:
+    from shared.tasks.models import Task, TaskAssignee, TaskKind
+    from tests.support.factories import make_department
+
+    tree = await make_tree(session)
+    plan = await make_plan(session, unit=tree.street_a, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
+    department = await make_department(session, unit=tree.street_a, name="宣传办")
+    task = Task(
+        plan_id=plan.id, kind=TaskKind.work_task, code="3", title="建立信息报送制度", due_date=date(2026, 5, 31)
+    )
+    session.add(task)
+    await session.flush()
+    session.add(TaskAssignee(task_id=task.id, name="宣传办", is_lead=True, department_id=department.id))
+    await session.flush()
+    for day in (27, 28, 29, 30, 31):
+        await calendar.remind(session, shanghai(2026, 5, day))
+    notices = (await session.scalars(select(Notification).where(Notification.kind == "task_reminder"))).all()
+    assert {(n.org_unit_id, n.department_id) for n in notices} == {(tree.street_a.id, None), (None, department.id)}
+    assert len(notices) == 2
+    await calendar.mark_late(session, shanghai(2026, 6, 1))
+    await calendar.mark_late(session, shanghai(2026, 6, 2))
+    assert await _count(session, Notification, Notification.kind == "task_overdue") == 2

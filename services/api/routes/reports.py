@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from services.common.deps import CurrentUser, IfMatch, SessionDep
-from shared.concurrency import etag_of
 from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
 from shared.reports import export, service, timeliness
@@ -19,7 +18,6 @@ PROBLEMS = {
     404: {"description": "no such report or org unit in your org-unit subtree"},
     409: {"description": "the report is not in a state that allows this (submitted twice, edited once submitted)"},
 }
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def _answer(session: SessionDep, report: object, response: Response) -> ReportPublic:
@@ -108,20 +106,18 @@ async def accept_report(
     return await _answer(session, report, response)
 
 
-@router.get("/reports/{report_id}/export", responses={**PROBLEMS, 200: {"content": {XLSX: {}, "application/pdf": {}}}})
+@router.get(
+    "/reports/{report_id}/export", responses={**PROBLEMS, 200: {"content": {export.XLSX: {}, "application/pdf": {}}}}
+)
 async def export_report(
     session: SessionDep,
     actor: CurrentUser,
     report_id: StoredId,
     export_format: Annotated[str, Query(alias="format", pattern="^(xlsx|pdf)$")] = "xlsx",
 ) -> Response:
-    """The report as xlsx or as PDF (Chinese text, charts of task progress and indicator results)."""
-    report, unit = await service.get_report(session, actor=actor, report_id=report_id)
-    name = f"report-{unit.code}-{report.kind.value}-{report.period}.{export_format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "ETag": etag_of(report)}
-    if export_format == "pdf":
-        return Response(export.report_pdf(report, unit), media_type="application/pdf", headers=headers)
-    return Response(export.report_xlsx(report, unit), media_type=XLSX, headers=headers)
+    """The report as xlsx (a self-assessment: the 主要指标一览表) or as PDF (Chinese text, charts)."""
+    content, media_type, name = await export.export_report(session, actor=actor, report_id=report_id, fmt=export_format)
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/org-units/{unit_id}/reports/timeliness", response_model=Timeliness, responses=PROBLEMS)
