@@ -1,7 +1,7 @@
 """Assembling report content from live data, set-based for every report of a period, and aggregating children."""
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -48,7 +48,64 @@ async def _activities(session: AsyncSession, *, start: date, end: date, report_u
     return found
 
 
-async def _tasks(session: AsyncSession, *, units: set[int], start: date, end: date, today: date) -> dict[int, dict]:
+async def _changes(
+    session: AsyncSession, *, task_unit: dict[int, int], since: dict[int, datetime], start: date
+) -> dict[int, list]:
+    """Progress updates since each unit's last submitted report of the kind (else since the period began)."""
+    changes: dict[int, list] = defaultdict(list)
+    if not task_unit:
+        return changes
+    first = datetime.combine(start, time.min, tzinfo=UTC)
+    oldest = min([first, *since.values()])
+    updates = await session.execute(
+        select(ProgressUpdate, Task.code)
+        .join(Task, Task.id == ProgressUpdate.task_id)
+        .where(ProgressUpdate.task_id.in_(list(task_unit)), ProgressUpdate.created_at >= oldest)
+        .order_by(ProgressUpdate.id)
+    )
+    for progress, code in updates.all():
+        unit_id = task_unit[progress.task_id]
+        if progress.created_at < since.get(unit_id, first):
+            continue
+        changes[unit_id].append(
+            {
+                "code": code,
+                "percent_complete": progress.percent_complete,
+                "status": progress.status.value,
+                "note": progress.note[:300],
+                "delay_reason": progress.delay_reason[:300],
+                "at": progress.created_at.isoformat(),
+            }
+        )
+    return changes
+
+
+async def _delay_reasons(session: AsyncSession, *, task_ids: list[int]) -> dict[int, str]:
+    """The latest explanation given for each overdue task."""
+    reasons: dict[int, str] = {}
+    for chunk in range(0, len(task_ids), 1000):
+        rows = await session.execute(
+            select(ProgressUpdate.task_id, ProgressUpdate.delay_reason)
+            .where(ProgressUpdate.task_id.in_(task_ids[chunk : chunk + 1000]), ProgressUpdate.delay_reason != "")
+            .order_by(ProgressUpdate.id)
+        )
+        reasons |= dict(rows.all())
+    return reasons
+
+
+async def _last_submitted(session: AsyncSession, *, kind: ReportKind, period: str) -> dict[int, datetime]:
+    """When each unit last submitted a report of the kind for an earlier period."""
+    rows = await session.execute(
+        select(Report.org_unit_id, func.max(Report.submitted_at))
+        .where(Report.kind == kind, Report.period < period, Report.submitted_at.is_not(None))
+        .group_by(Report.org_unit_id)
+    )
+    return {unit_id: at if at.tzinfo else at.replace(tzinfo=UTC) for unit_id, at in rows.all() if at}
+
+
+async def _tasks(
+    session: AsyncSession, *, units: set[int], start: date, end: date, today: date, since: dict[int, datetime]
+) -> dict[int, dict]:
     """Progress of the tasks of plans owned by each unit: totals, overdue items, what changed in the period."""
     rows = (
         await session.execute(
@@ -80,29 +137,11 @@ async def _tasks(session: AsyncSession, *, units: set[int], start: date, end: da
                     "delay_reason": "",
                 }
             )
-    changes: dict[int, list] = defaultdict(list)
-    if task_unit:
-        updates = await session.execute(
-            select(ProgressUpdate, Task.code)
-            .join(Task, Task.id == ProgressUpdate.task_id)
-            .where(ProgressUpdate.task_id.in_(list(task_unit)), func.date(ProgressUpdate.created_at) >= start)
-            .order_by(ProgressUpdate.id)
-        )
-        reasons: dict[int, str] = {}
-        for progress, code in updates.all():
-            reasons[progress.task_id] = progress.delay_reason or reasons.get(progress.task_id, "")
-            changes[task_unit[progress.task_id]].append(
-                {
-                    "code": code,
-                    "percent_complete": progress.percent_complete,
-                    "status": progress.status.value,
-                    "note": progress.note[:300],
-                    "at": progress.created_at.isoformat(),
-                }
-            )
-        for items in overdue.values():
-            for item in items:
-                item["delay_reason"] = reasons.get(item["task_id"], "")
+    changes = await _changes(session, task_unit=task_unit, since=since, start=start)
+    reasons = await _delay_reasons(session, task_ids=[item["task_id"] for items in overdue.values() for item in items])
+    for items in overdue.values():
+        for item in items:
+            item["delay_reason"] = reasons.get(item["task_id"], "")
     result = {}
     for unit_id in units:
         bucket = found[unit_id]
@@ -158,7 +197,8 @@ async def assemble(
         return 0
     units = {unit_id for _id, unit_id in reports}
     activities = await _activities(session, start=span.start, end=span.end, report_units=units)
-    tasks = await _tasks(session, units=units, start=span.start, end=span.end, today=today)
+    since = await _last_submitted(session, kind=kind, period=span.code)
+    tasks = await _tasks(session, units=units, start=span.start, end=span.end, today=today, since=since)
     indicators = await _indicators(session, units=units, year=span.start.year)
     empty = {"count": 0, "attendance": 0, "by_type": {}}
     rows = [

@@ -163,3 +163,51 @@ async def test_a_task_reminder_reaches_the_plans_unit_and_the_assigned_departmen
     await calendar.mark_late(session, shanghai(2026, 6, 1))
     await calendar.mark_late(session, shanghai(2026, 6, 2))
     assert await _count(session, Notification, Notification.kind == "task_overdue") == 2
+
+
+async def test_content_lists_overdue_tasks_with_their_explanation_and_only_the_changes_since_the_last_report(
+    session: AsyncSession,
+) -> None:
+    from shared.reports.content import assemble
+    from shared.tasks.models import ProgressUpdate, Task, TaskKind, TaskStatus
+
+    tree = await make_tree(session)
+    plan = await make_plan(session, unit=tree.street_a, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
+    task = Task(
+        plan_id=plan.id,
+        kind=TaskKind.work_task,
+        code="7",
+        title="建设城市书房",
+        due_date=date(2026, 2, 28),
+        status=TaskStatus.in_progress,
+        percent_complete=40,
+    )
+    session.add(task)
+    await session.flush()
+    for day, note, reason in ((10, "完成选址", ""), (25, "施工延期", "资金未到位")):
+        session.add(
+            ProgressUpdate(
+                task_id=task.id,
+                note=note,
+                percent_complete=40,
+                status=TaskStatus.in_progress,
+                delay_reason=reason,
+                created_at=shanghai(2026, 3, day),
+            )
+        )
+    await calendar.open_reports(session, shanghai(2026, 3, 1))
+    await calendar.open_reports(session, shanghai(2026, 4, 1))
+    march = await session.scalar(
+        select(Report).where(Report.org_unit_id == tree.street_a.id, Report.period == "2026-03")
+    )
+    assert march is not None
+    march.status, march.submitted_at = ReportStatus.submitted, shanghai(2026, 3, 18)
+    await session.flush()
+    await assemble(session, kind=ReportKind.monthly_update, period="2026-04", today=date(2026, 4, 5))
+    april = await session.scalar(
+        select(Report).where(Report.org_unit_id == tree.street_a.id, Report.period == "2026-04")
+    )
+    assert april is not None
+    await session.refresh(april)
+    assert [item["delay_reason"] for item in april.content["overdue_tasks"]] == ["资金未到位"]
+    assert [item["note"] for item in april.content["changes"]] == ["施工延期"]  # 3/10 came before the March report

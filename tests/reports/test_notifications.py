@@ -1,5 +1,6 @@
 """Outbound deliveries against a real HTTP server on loopback (and a port nobody listens on), and the inbox."""
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.models import Role
+from shared.config import get_settings
 from shared.notifications.delivery import deliver_due
 from shared.notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus
 from shared.notifications.service import enqueue_deliveries, notify
@@ -17,6 +19,31 @@ from tests.support.factories import bearer, make_tree, make_user
 from tests.support.processes import free_port
 
 AT = datetime(2026, 3, 17, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def wechat() -> Iterator[tuple[str, list[dict]]]:
+    """A WeChat-compatible template-message endpoint: errcode 0 for openid `ok`, 40003 (invalid openid) otherwise."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append({"path": self.path, "body": body})
+            answer = json.dumps({"errcode": 0 if body["touser"] == "ok" else 40003, "errmsg": "ok"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", received
+    server.shutdown()
 
 
 @pytest.fixture
@@ -93,3 +120,39 @@ async def test_the_inbox_shows_unread_then_read(client: AsyncClient, session: As
     assert marked.status_code == 204
     after = await client.get("/api/v1/notifications", params={"unread": True}, headers=bearer(clerk))
     assert after.json()["items"] == []
+
+
+async def test_a_wechat_template_message_goes_to_the_configured_endpoint_and_errcodes_are_retried(
+    session: AsyncSession, wechat: tuple[str, list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, received = wechat
+    monkeypatch.setattr(get_settings(), "wechat_api_base", base)
+    monkeypatch.setattr(get_settings(), "wechat_access_token", "token-123")
+    tree = await make_tree(session)
+    session.add_all(
+        [
+            Channel(
+                org_unit_id=tree.street_a.id, kind=ChannelKind.wechat, openid=openid, template_id="TPL", created_at=AT
+            )
+            for openid in ("ok", "unknown")
+        ]
+    )
+    await session.flush()
+    await notify(
+        session,
+        items=[
+            {
+                "key": "late:report:7",
+                "kind": "report_late",
+                "title": "报告已逾期",
+                "org_unit_id": tree.street_a.id,
+                "created_at": AT,
+            }
+        ],
+    )
+    await enqueue_deliveries(session, at=AT)
+    counts = await deliver_due(session, at=AT)
+    assert counts == {"sent": 1, "retry": 1, "failed": 0}
+    assert {item["path"] for item in received} == {"/cgi-bin/message/template/send?access_token=token-123"}
+    assert {item["body"]["template_id"] for item in received} == {"TPL"}
+    assert await deliver_due(session, at=AT) == {"sent": 0, "retry": 0, "failed": 0}  # backoff: not yet due again
