@@ -97,13 +97,20 @@ async def open_period(session: AsyncSession, *, period: ReportPeriod, at: dateti
 
 
 async def open_reports(session: AsyncSession, now: datetime) -> int:
-    """Open the reports of every period that began since the last run (at most CATCH_UP_DAYS back)."""
+    """Open the reports of every period that began since the last run (at most CATCH_UP_DAYS back), and of the
+    periods running now, so a unit added mid-period reports for it too."""
     today = local_today(now)
     last = await last_completed(session, "open_reports")
     first = max(local_today(last) if last else date.min, today - timedelta(days=get_settings().catch_up_days))
     opened = 0
     for kind in SCHEDULED:
-        for period in periods_opening(kind, first=first, last=today):
+        running = [
+            p
+            for p in periods_opening(kind, first=today - timedelta(days=366), last=today)
+            if p.opens_on <= today <= p.period.end
+        ]
+        wanted = {p.code: p for p in [*periods_opening(kind, first=first, last=today), *running]}
+        for period in wanted.values():
             opened += await open_period(session, period=period, at=now)
     return opened
 

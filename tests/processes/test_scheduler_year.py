@@ -6,9 +6,11 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -16,9 +18,11 @@ from sqlalchemy.engine import make_url
 from shared.db import make_engine
 from shared.db_admin import migrate, recreate_database, sibling_url
 from shared.notifications.models import Notification
+from shared.orgunits.models import OrgUnit, OrgUnitKind
+from shared.reports.calendar import local_today
 from shared.reports.models import JobRun, Report, ReportKind
-from tests.support.factories import make_plan, make_tree
-from tests.support.processes import ROOT, environment
+from tests.support.factories import make_plan, make_tree, make_unit
+from tests.support.processes import ROOT, environment, free_port, start_service
 
 YEAR = ("--now", "2026-01-01T01:00:00+00:00", "--until", "2026-12-31T01:00:00+00:00", "--step-hours", "24")
 # The nightly indicator recompute is left out: it is slow on a simulated year and not what these tests check.
@@ -29,13 +33,14 @@ EXPECTED_REPORTS = UNITS * (12 + 4 + 1)  # monthly, quarterly, and the annual re
 EXPECTED_REMINDERS = UNITS * (12 + 4)  # the annual report falls due in January 2027, after the simulated year
 
 
-async def _seed(url: str) -> None:
+async def _seed(url: str, *, around: date) -> None:
     engine = make_engine(url)
     from sqlalchemy.ext.asyncio import AsyncSession
 
     async with AsyncSession(engine, expire_on_commit=False) as session:
         tree = await make_tree(session)
-        await make_plan(session, unit=tree.district, starts_on=date(2026, 1, 1), ends_on=date(2027, 12, 31))
+        starts, ends = date(around.year, 1, 1), date(around.year + 1, 12, 31)
+        await make_plan(session, unit=tree.district, starts_on=starts, ends_on=ends)
         await session.commit()
     await engine.dispose()
 
@@ -60,12 +65,12 @@ async def _counts(url: str) -> dict[str, int]:
     return {name: int(value or 0) for name, value in counts.items()}
 
 
-def _fresh(base: str, name: str) -> str:
+def _fresh(base: str, name: str, *, around: date = date(2026, 1, 1)) -> str:
     # Named after this run's database, so that parallel runs on other databases never share it.
     url = sibling_url(base, f"{Path(make_url(base).database or 'culturezone').stem}_{name}")
     asyncio.run(recreate_database(url))
     migrate(url)
-    asyncio.run(_seed(url))
+    asyncio.run(_seed(url, around=around))
     return url
 
 
@@ -129,3 +134,67 @@ def test_schedule_refuses_a_clock_that_is_not_iso(own_database_url: str, tmp_pat
         check=False,
     )
     assert result.returncode == 2 and "--now" in result.stderr
+
+
+def _status(port: int) -> dict:
+    return httpx.get(f"http://127.0.0.1:{port}/scheduler/status", timeout=2).json()
+
+
+def _eventually(predicate: Callable[[], bool], *, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+async def _current_reports(url: str, period: str) -> int:
+    engine = make_engine(url)
+    async with engine.connect() as connection:
+        count = await connection.scalar(
+            select(func.count())
+            .select_from(Report)
+            .where(Report.kind == ReportKind.monthly_update, Report.period == period)
+        )
+    await engine.dispose()
+    return int(count or 0)
+
+
+async def _add_village(url: str) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    engine = make_engine(url)
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        street = await session.scalar(select(OrgUnit).where(OrgUnit.code == "410105002000"))
+        await make_unit(session, code="410105002077", name="新设村", kind=OrgUnitKind.village, parent=street)
+        await session.commit()
+    await engine.dispose()
+
+
+def test_the_scheduler_service_opens_reports_on_the_leader_and_a_standby_carries_on(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    url = _fresh(own_database_url, "serve", around=datetime.now(UTC).date())
+    today = local_today(datetime.now(UTC))
+    period = f"{today.year}-{today.month:02d}"
+    env = environment(
+        database_url=url, data_dir=tmp_path, SECRET_KEY="scheduler-year-secret-0123456789", SCHEDULER_TICK_SECONDS="0.3"
+    )
+    ports = [free_port(), free_port()]
+    processes = [start_service("scheduler", port=port, env=env) for port in ports]
+    try:
+        assert _eventually(lambda: asyncio.run(_current_reports(url, period)) == UNITS)
+        leader = next(index for index, port in enumerate(ports) if _status(port)["leader"])
+        processes[leader].send_signal(signal.SIGKILL)
+        processes[leader].wait(timeout=10)
+        asyncio.run(_add_village(url))
+        standby = ports[1 - leader]
+        assert _eventually(lambda: _status(standby)["leader"])
+        # The new village reports for the month already running, opened by the standby that took over.
+        assert _eventually(lambda: asyncio.run(_current_reports(url, period)) == UNITS + 1)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
