@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     )
     default_timezone: str = "Asia/Shanghai"
     scheduler_tick_seconds: float = 15.0
+    # Residents' side: WeChat mini-program login, request limits, public caching.
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_timeout_seconds: float = 5.0
+    citizen_rate_per_second: float = 20.0  # token bucket per client on public and citizen routes; 0 turns it off
+    citizen_rate_burst: int = 60
+    json_max_bytes: int = 64 * 1024
+    public_cache_seconds: int = 60
+    booking_max_hours: int = 8
+    booking_horizon_days: int = 60
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,10 +3,15 @@
 from shared.activities.models import Activity
 from shared.audit.models import AuditEntry
 from shared.auth.models import ApiToken, User
+from shared.bookings.models import Booking, OpeningHours
+from shared.catalogue.models import ServiceItem
 from shared.facilities.models import Facility
+from shared.feedback.models import Feedback, Rating
 from shared.indicators.models import IndicatorResult, MilestoneAssessment, PlanTarget
+from shared.orders.models import OrderCapacity, Proposal, ProposalVote, ServiceOrder
 from shared.orgunits.models import Department, OrgUnit
 from shared.plans.models import Plan, PlanPhase
+from shared.residents.models import WechatIdentity
 from shared.statistics.models import DataElement, DataValue
 from shared.tasks.models import (
     Evidence,
@@ -16,26 +21,40 @@ from shared.tasks.models import (
     TaskIndicator,
     TaskOccurrence,
 )
+from shared.volunteers.models import ServiceRecord, Volunteer, VolunteerTeam
 
 __all__ = [
     "Activity",
     "ApiToken",
     "AuditEntry",
+    "Booking",
     "DataElement",
     "DataValue",
     "Department",
     "Evidence",
     "Facility",
+    "Feedback",
     "IndicatorResult",
     "MilestoneAssessment",
+    "OpeningHours",
+    "OrderCapacity",
     "OrgUnit",
     "Plan",
     "PlanPhase",
     "PlanTarget",
     "ProgressUpdate",
+    "Proposal",
+    "ProposalVote",
+    "Rating",
+    "ServiceItem",
+    "ServiceOrder",
+    "ServiceRecord",
     "Task",
     "TaskAssignee",
     "TaskIndicator",
     "TaskOccurrence",
     "User",
+    "Volunteer",
+    "VolunteerTeam",
+    "WechatIdentity",
 ]

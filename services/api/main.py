@@ -1,15 +1,46 @@
 """The API service: REST for people, mini-programs and peers."""
 
-from services.api.routes import activities, audit, auth, facilities, indicators, org_units, plans, statistics, tasks
+from services.api.routes import (
+    activities,
+    audit,
+    auth,
+    bookings,
+    catalogue,
+    citizens,
+    facilities,
+    indicators,
+    orders,
+    org_units,
+    plans,
+    statistics,
+    tasks,
+)
 from services.common.app import create_service_app
+from services.common.limits import CitizenProtection
 
 app = create_service_app(
     title="CultureZone API",
     description=(
         "REST API of CultureZone, the platform for creating and running a national public cultural "
-        "service system demonstration zone: org units, plans and their task tables, progress and evidence."
+        "service system demonstration zone: org units, plans and their task tables, progress and evidence; "
+        "and the residents' side: the service catalogue, orders, venue bookings, volunteers and feedback."
     ),
     service="api",
 )
-for module in (auth, org_units, plans, tasks, facilities, statistics, activities, indicators, audit):
+app.add_middleware(CitizenProtection)
+for module in (
+    auth,
+    org_units,
+    plans,
+    tasks,
+    facilities,
+    statistics,
+    activities,
+    indicators,
+    audit,
+    catalogue,
+    orders,
+    bookings,
+    citizens,
+):
     app.include_router(module.router)
