@@ -181,7 +181,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("body", sa.String(length=2000), nullable=False),
+        sa.Column("text", sa.String(length=2000), nullable=False),
         sa.Column("reply", sa.String(length=2000), nullable=False),
         sa.Column("replied_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("replied_at", UTCDateTime(), nullable=True),

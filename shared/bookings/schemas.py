@@ -1,8 +1,8 @@
 """Bodies of opening hours, slots and bookings."""
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.bookings.models import BookingStatus
 from shared.db import StoredId
@@ -64,6 +64,12 @@ class BookingCreate(BaseModel):
     ends_at: AwareDatetime
     party_size: int = Field(default=1, ge=1, le=10_000)
     purpose: str = Field(default="", max_length=200)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        # Stored and compared in UTC: SQLite keeps a timestamp's wall time only, so every offset must be the same.
+        return value.astimezone(UTC)
 
 
 class BookingPublic(BaseModel):

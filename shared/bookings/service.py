@@ -5,7 +5,7 @@ concurrent transactions; the insert runs in a savepoint so the refusal becomes a
 holds the write lock from its first statement (BEGIN IMMEDIATE), so the overlap check and the insert cannot
 interleave with another booking's."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -98,8 +98,8 @@ async def free_slots(session: AsyncSession, *, facility_id: int, on: date, minut
     if hours is None or facility.status != FacilityStatus.open:
         return []
     zone = _zone()
-    start = datetime.combine(on, hours.opens, zone)
-    close = datetime.combine(on, hours.closes, zone)
+    start = datetime.combine(on, hours.opens, zone).astimezone(UTC)
+    close = datetime.combine(on, hours.closes, zone).astimezone(UTC)
     taken = (
         await session.execute(
             select(Booking.starts_at, Booking.ends_at).where(
@@ -114,7 +114,7 @@ async def free_slots(session: AsyncSession, *, facility_id: int, on: date, minut
     while start + step <= close:
         end = start + step
         busy = any(s < end and e > start for s, e in taken)
-        slots.append(Slot(starts_at=start, ends_at=end, free=not busy))
+        slots.append(Slot(starts_at=start.astimezone(zone), ends_at=end.astimezone(zone), free=not busy))
         start = end
     return slots
 

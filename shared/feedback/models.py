@@ -46,7 +46,7 @@ class Feedback(TimestampedTable, table=True):
     id: int | None = id_field()
     author_id: int = fk_field("user_account.id", ondelete="CASCADE")
     org_unit_id: int = fk_field("org_unit.id", ondelete="RESTRICT")
-    body: str = Field(sa_type=String(2000))
+    text: str = Field(sa_type=String(2000))
     reply: str = Field(default="", sa_type=String(2000))
     replied_by: int | None = fk_field("user_account.id", nullable=True, ondelete="SET NULL")
     replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

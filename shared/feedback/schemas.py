@@ -39,7 +39,7 @@ class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     org_unit_id: StoredId
-    body: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=2000)
 
 
 class Reply(BaseModel):
@@ -57,7 +57,7 @@ class FeedbackPublic(BaseModel):
 
     id: int
     org_unit_id: int
-    body: str
+    text: str
     reply: str
     replied_at: datetime | None
     created_at: datetime

@@ -1,8 +1,8 @@
 """Bodies of orders and proposals."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.db import StoredId
 from shared.orders.models import OrderKind, OrderStatus, ProposalState
@@ -51,7 +51,12 @@ class Scheduling(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scheduled_for: datetime
+    scheduled_for: AwareDatetime
+
+    @field_validator("scheduled_for")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
 
 
 class Delivery(BaseModel):

@@ -1,6 +1,7 @@
 """Volunteers, teams and service records."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import Numeric, String, UniqueConstraint
 from sqlmodel import Field
@@ -43,7 +44,7 @@ class ServiceRecord(TimestampedTable, table=True):
     volunteer_id: int = fk_field("volunteer.id", ondelete="CASCADE")
     org_unit_id: int = fk_field("org_unit.id", ondelete="RESTRICT")
     served_on: date
-    hours: float = Field(sa_type=Numeric(6, 2))
+    hours: Decimal = Field(sa_type=Numeric(6, 2))
     description: str = Field(default="", sa_type=String(500))
     confirmed_by: int | None = fk_field("user_account.id", nullable=True, ondelete="SET NULL")
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,8 +1,9 @@
 """Bodies of volunteers, teams and service records."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.db import StoredId
 
@@ -67,6 +68,11 @@ class RecordPublic(BaseModel):
     """A service record."""
 
     model_config = ConfigDict(from_attributes=True)
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _as_float(cls, value: object) -> object:
+        return float(value) if isinstance(value, Decimal) else value
 
     id: int
     volunteer_id: int

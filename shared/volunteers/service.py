@@ -212,7 +212,7 @@ async def claim_hours(session: AsyncSession, *, actor: Principal, data: RecordCr
         volunteer_id=volunteer.id,
         org_unit_id=unit_id,
         served_on=data.served_on,
-        hours=data.hours,
+        hours=Decimal(str(data.hours)),
         description=data.description,
     )
     session.add(record)
@@ -242,7 +242,7 @@ async def record_hours(
         volunteer_id=volunteer.id,
         org_unit_id=unit.id,
         served_on=data.served_on,
-        hours=data.hours,
+        hours=Decimal(str(data.hours)),
         description=data.description,
         confirmed_by=actor.user_id,
         confirmed_at=now(),

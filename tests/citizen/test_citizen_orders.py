@@ -85,7 +85,12 @@ async def test_an_order_lives_from_request_to_rating_and_counts_in_its_units_mon
 
     placed = await client.post(
         "/api/v1/orders",
-        json={"item_id": item["id"], "org_unit_id": tree.community_a1.id, "wanted_on": today.isoformat(), "audience": 60},
+        json={
+            "item_id": item["id"],
+            "org_unit_id": tree.community_a1.id,
+            "wanted_on": today.isoformat(),
+            "audience": 60,
+        },
         headers=resident,
     )
     assert placed.status_code == 201, placed.text
@@ -105,7 +110,9 @@ async def test_an_order_lives_from_request_to_rating_and_counts_in_its_units_mon
     future = (today + timedelta(days=2)).isoformat()
     refused = await client.post(f"{url}/deliver", json={"delivered_on": future}, headers=clerk)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "delivered_on"
-    delivered = await client.post(f"{url}/deliver", json={"delivered_on": today.isoformat(), "attendance": 85}, headers=clerk)
+    delivered = await client.post(
+        f"{url}/deliver", json={"delivered_on": today.isoformat(), "attendance": 85}, headers=clerk
+    )
     assert delivered.status_code == 200, delivered.text
     assert delivered.json()["status"] == "delivered" and delivered.json()["activity_id"] is not None
 
@@ -118,7 +125,9 @@ async def test_an_order_lives_from_request_to_rating_and_counts_in_its_units_mon
 
     actions = (
         await session.scalars(
-            select(AuditEntry.action).where(AuditEntry.entity == "service_order", AuditEntry.entity_id == str(order["id"]))
+            select(AuditEntry.action).where(
+                AuditEntry.entity == "service_order", AuditEntry.entity_id == str(order["id"])
+            )
         )
     ).all()
     assert list(actions) == ["create", "order.accepted", "order.scheduled", "order.delivered", "order.rated"]
@@ -220,7 +229,9 @@ async def test_a_resident_never_sees_another_residents_orders_bookings_or_data(
     alice, bob = await _login(client, "good-alice"), await _login(client, "good-bob")
     body = {"item_id": item["id"], "org_unit_id": tree.community_a1.id, "wanted_on": today_in().isoformat()}
     order = (await client.post("/api/v1/orders", json=body | {"description": "王阿姨 138xxxx"}, headers=alice)).json()
-    feedback = await client.post("/api/v1/feedback", json={"org_unit_id": tree.street_a.id, "body": "希望多放电影"}, headers=alice)
+    feedback = await client.post(
+        "/api/v1/feedback", json={"org_unit_id": tree.street_a.id, "text": "希望多放电影"}, headers=alice
+    )
     assert feedback.status_code == 201
 
     assert (await client.get(f"/api/v1/orders/{order['id']}", headers=bob)).status_code == 404
@@ -231,7 +242,9 @@ async def test_a_resident_never_sees_another_residents_orders_bookings_or_data(
     assert (await client.get(f"/api/v1/orders/{order['id']}", headers=clerk)).status_code == 200
     # Staff routes stay closed to residents.
     assert (await client.get("/api/v1/users", headers=bob)).status_code == 403
-    assert (await client.get(f"/api/v1/org-units/{tree.district.id}/activities/summary?period=2026", headers=bob)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/org-units/{tree.district.id}/activities/summary?period=2026", headers=bob)
+    ).status_code == 403
     exported = (await client.get("/api/v1/me/data", headers=bob)).json()
     assert exported["orders"] == [] and exported["feedback"] == [] and exported["wechat"]["openid"] == "openid-bob"
     mine = (await client.get("/api/v1/me/data", headers=alice)).json()
@@ -253,9 +266,7 @@ async def test_a_resident_can_erase_their_account(
     assert again.json()["new_account"] is True  # the old link is gone; a login starts afresh
 
 
-async def test_the_public_catalogue_needs_no_login_and_is_cacheable(
-    client: AsyncClient, session: AsyncSession
-) -> None:
+async def test_the_public_catalogue_needs_no_login_and_is_cacheable(client: AsyncClient, session: AsyncSession) -> None:
     tree = await make_tree(session)
     clerk = bearer(await make_user(session, username="clerk", role=Role.unit_clerk, unit=tree.street_a))
     published = await _item(client, clerk, tree.street_a)
