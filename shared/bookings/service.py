@@ -156,6 +156,10 @@ async def book(session: AsyncSession, *, actor: Principal, data: BookingCreate) 
         raise ScopeDenied("bookings are made by a person's account")
     facility, _path = await _facility(session, data.facility_id, field="facility_id")
     await _check_times(session, facility=facility, data=data)
+    # Bookings of one facility queue here (FOR NO KEY UPDATE, which leaves reads and foreign keys alone), so the
+    # overlap check below sees every committed competitor; concurrent inserts racing on the exclusion constraint
+    # alone can deadlock each other on PostgreSQL. SQLite has no row locks: its write lock already serialises.
+    await session.execute(select(Facility.id).where(Facility.id == facility.id).with_for_update(key_share=True))
     overlap = await session.scalar(
         select(Booking.id)
         .where(

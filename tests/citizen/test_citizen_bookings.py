@@ -43,7 +43,7 @@ async def _world(client: AsyncClient, session: AsyncSession) -> tuple:
 async def test_bookings_hold_slots_within_opening_hours_and_never_overlap(
     client: AsyncClient, session: AsyncSession
 ) -> None:
-    _tree, facility, clerk, outsider, alice, bob = await _world(client, session)
+    _tree, facility, _clerk, outsider, alice, bob = await _world(client, session)
     day = today_in() + timedelta(days=1)
     body = {"facility_id": facility.id, "starts_at": _at(day, 10), "ends_at": _at(day, 11), "purpose": "合唱排练"}
     booked = await client.post("/api/v1/bookings", json=body, headers=alice)
@@ -206,3 +206,34 @@ async def test_feedback_gets_a_reply_from_the_unit(client: AsyncClient, session:
         "/api/v1/feedback", json={"org_unit_id": tree.community_a1.id, "text": " "}, headers=alice
     )
     assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "text"
+
+
+@pytest.mark.postgres
+async def test_the_database_itself_refuses_overlapping_active_bookings(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from shared.bookings.models import Booking, BookingStatus
+
+    _tree, facility, _clerk, _outsider, _alice, _bob = await _world(client, session)
+    user = await make_user(session, username="direct", role=Role.citizen)
+    start = datetime(2030, 1, 7, 2, tzinfo=UTC)
+
+    def booking(hours: int, status: BookingStatus = BookingStatus.booked) -> Booking:
+        return Booking(
+            facility_id=facility.id,
+            user_id=user.id,
+            starts_at=start,
+            ends_at=start + timedelta(hours=hours),
+            status=status,
+        )
+
+    session.add(booking(2))
+    await session.flush()
+    session.add(booking(1, BookingStatus.cancelled))  # a cancelled booking holds nothing
+    await session.flush()
+    with pytest.raises(IntegrityError, match="ex_booking_no_overlap"):
+        async with session.begin_nested():
+            session.add(booking(1))
+            await session.flush()
