@@ -87,8 +87,8 @@ async def update_item(
     session: AsyncSession, *, actor: Principal, item_id: int, data: ServiceItemUpdate, if_match: str | None
 ) -> ServiceItem:
     """Change an item (If-Match), publish or withdraw it."""
-    item = await staff_item(session, actor=actor, item_id=item_id)
     actor.require_role(WRITERS)
+    item = await staff_item(session, actor=actor, item_id=item_id)
     check_if_match(item, if_match)
     before = snapshot(item)
     changes = data.model_dump(exclude_unset=True)

@@ -62,7 +62,8 @@ async def _target(session: AsyncSession, *, actor: Principal, data: RatingCreate
 
 
 async def rate(session: AsyncSession, *, actor: Principal, data: RatingCreate) -> Rating:
-    """Score a delivered order, an attended booking or an activity; one rating per rater and target."""
+    """A resident scores a delivered order, an attended booking or an activity; one rating per rater and target."""
+    actor.require_role([Role.citizen])
     if actor.user_id is None:
         raise ScopeDenied("ratings are given by a person's account")
     unit_id, item_id = await _target(session, actor=actor, data=data)
@@ -93,6 +94,7 @@ async def rate(session: AsyncSession, *, actor: Principal, data: RatingCreate) -
 
 async def give_feedback(session: AsyncSession, *, actor: Principal, data: FeedbackCreate) -> Feedback:
     """A resident writes to an org unit."""
+    actor.require_role([Role.citizen])
     if actor.user_id is None:
         raise ScopeDenied("feedback is given by a person's account")
     if await session.get(OrgUnit, data.org_unit_id) is None:
@@ -114,7 +116,7 @@ async def give_feedback(session: AsyncSession, *, actor: Principal, data: Feedba
 
 async def reply_to(session: AsyncSession, *, actor: Principal, feedback_id: int, reply: str) -> Feedback:
     """The unit (staff of its subtree) answers."""
-    actor.require_role(STAFF_ROLES)
+    actor.require_role(REPLIERS)
     row = (
         await session.execute(
             select(Feedback, OrgUnit.path)
@@ -124,7 +126,6 @@ async def reply_to(session: AsyncSession, *, actor: Principal, feedback_id: int,
     ).first()
     if row is None or not actor.covers(row.path):
         raise NotFound(f"feedback {feedback_id} does not exist")
-    actor.require_role(REPLIERS)
     feedback = row[0]
     before = snapshot(feedback)
     feedback.reply, feedback.replied_by, feedback.replied_at = reply, actor.user_id, now()

@@ -149,8 +149,8 @@ async def _paths(session: AsyncSession, *, order: ServiceOrder) -> list[str]:
 
 async def _provided(session: AsyncSession, *, actor: Principal, order_id: int) -> ServiceOrder:
     """An order the caller provides: the item's unit (menu) or the receiving unit (custom) lies in their subtree."""
-    order = await get_order(session, actor=actor, order_id=order_id)
     actor.require_role(PROVIDERS)
+    order = await get_order(session, actor=actor, order_id=order_id)
     owner = order.org_unit_id
     if order.item_id is not None:
         item = await session.get(ServiceItem, order.item_id)
@@ -237,10 +237,11 @@ async def _activity_of(session: AsyncSession, *, actor: Principal, order: Servic
 
 
 async def cancel_order(session: AsyncSession, *, actor: Principal, order_id: int) -> ServiceOrder:
-    """The orderer withdraws an order not yet scheduled; the place is given back."""
+    """The resident who placed an order withdraws it before it is scheduled; the place is given back."""
+    actor.require_role([Role.citizen])
     order = await get_order(session, actor=actor, order_id=order_id)
     if order.orderer_id != actor.user_id:
-        raise ScopeDenied("only the orderer may cancel an order")
+        raise NotFound(f"order {order_id} does not exist")
     _require_status(order, OrderStatus.requested, OrderStatus.accepted, to="cancelled")
     await _release_place(session, order=order)
     return await _move(session, actor=actor, order=order, status=OrderStatus.cancelled)

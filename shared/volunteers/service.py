@@ -84,8 +84,9 @@ async def _feed_hours(session: AsyncSession, *, actor: Principal, unit_id: int, 
     )
 
 
-async def register(session: AsyncSession, *, actor: Principal, data: VolunteerRegistration) -> Volunteer:
-    """A resident registers as a volunteer of an org unit, with consent."""
+async def register(session: AsyncSession, *, actor: Principal, data: VolunteerRegistration) -> tuple[Volunteer, bool]:
+    """A resident registers as a volunteer of an org unit with consent, or updates their registration; True if new."""
+    actor.require_role([Role.citizen])
     if actor.user_id is None:
         raise ScopeDenied("volunteers register with a person's account")
     if not data.consent:
@@ -95,8 +96,9 @@ async def register(session: AsyncSession, *, actor: Principal, data: VolunteerRe
         team = await session.get(VolunteerTeam, data.team_id)
         if team is None:
             raise InvalidInput(f"team {data.team_id} does not exist", field="team_id")
-    if await session.scalar(select(Volunteer.id).where(Volunteer.user_id == actor.user_id)) is not None:
-        raise Conflict("you are registered already")
+    existing = await session.scalar(select(Volunteer).where(Volunteer.user_id == actor.user_id))
+    if existing is not None:
+        return await _update_registration(session, actor=actor, volunteer=existing, data=data), False
     today = today_in()
     volunteer = Volunteer(
         user_id=actor.user_id,
@@ -120,6 +122,31 @@ async def register(session: AsyncSession, *, actor: Principal, data: VolunteerRe
     )
     assert unit.id is not None
     await _feed_registered(session, actor=actor, unit_id=unit.id, year=today.year)
+    return volunteer, True
+
+
+async def _update_registration(
+    session: AsyncSession, *, actor: Principal, volunteer: Volunteer, data: VolunteerRegistration
+) -> Volunteer:
+    before = snapshot(volunteer)
+    moved_from = volunteer.org_unit_id
+    volunteer.name, volunteer.skills, volunteer.team_id = data.name, data.skills, data.team_id
+    volunteer.org_unit_id, volunteer.consent_at = data.org_unit_id, now()
+    volunteer.version += 1
+    await session.flush()
+    await record_change(
+        session,
+        actor=actor,
+        action="update",
+        entity="volunteer",
+        entity_id=volunteer.id,
+        before=before,
+        after=snapshot(volunteer),
+    )
+    if moved_from != volunteer.org_unit_id:
+        year = today_in().year
+        for unit_id in (moved_from, volunteer.org_unit_id):
+            await _feed_registered(session, actor=actor, unit_id=unit_id, year=year)
     return volunteer
 
 
@@ -204,6 +231,7 @@ def _check_day(data: RecordCreate) -> None:
 
 async def claim_hours(session: AsyncSession, *, actor: Principal, data: RecordCreate) -> ServiceRecord:
     """A volunteer reports hours served; they count once the organiser confirms them."""
+    actor.require_role([Role.citizen])
     volunteer = await own_volunteer(session, actor=actor)
     _check_day(data)
     unit_id = data.org_unit_id or volunteer.org_unit_id
@@ -233,8 +261,8 @@ async def record_hours(
     session: AsyncSession, *, actor: Principal, volunteer_id: int, data: RecordCreate
 ) -> ServiceRecord:
     """The organiser records (and so confirms) hours a volunteer of their subtree served."""
-    volunteer = await _staff_volunteer(session, actor=actor, volunteer_id=volunteer_id)
     actor.require_role(ORGANISERS)
+    volunteer = await _staff_volunteer(session, actor=actor, volunteer_id=volunteer_id)
     _check_day(data)
     unit = await _unit(session, data.org_unit_id or volunteer.org_unit_id, field="org_unit_id")
     actor.require_covers(unit.path)
@@ -265,7 +293,7 @@ async def record_hours(
 
 async def confirm_hours(session: AsyncSession, *, actor: Principal, record_id: int) -> ServiceRecord:
     """The organiser confirms hours a volunteer reported at a unit of their subtree."""
-    actor.require_role(STAFF_ROLES)
+    actor.require_role(ORGANISERS)
     row = (
         await session.execute(
             select(ServiceRecord, OrgUnit.path)
@@ -275,7 +303,6 @@ async def confirm_hours(session: AsyncSession, *, actor: Principal, record_id: i
     ).first()
     if row is None or not actor.covers(row.path):
         raise NotFound(f"service record {record_id} does not exist")
-    actor.require_role(ORGANISERS)
     record = row[0]
     if record.confirmed_at is not None:
         raise Conflict(f"service record {record_id} is confirmed already")

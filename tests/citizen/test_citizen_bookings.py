@@ -133,13 +133,14 @@ async def test_volunteers_register_with_consent_and_confirmed_hours_feed_the_ind
 ) -> None:
     tree, _facility, clerk, outsider, alice, bob = await _world(client, session)
     registration = {"name": "李雷", "org_unit_id": tree.community_a1.id, "skills": "摄影"}
-    refused = await client.post("/api/v1/volunteers", json=registration | {"consent": False}, headers=alice)
+    refused = await client.put("/api/v1/volunteers/me", json=registration | {"consent": False}, headers=alice)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "consent"
-    registered = await client.post("/api/v1/volunteers", json=registration | {"consent": True}, headers=alice)
+    registered = await client.put("/api/v1/volunteers/me", json=registration | {"consent": True}, headers=alice)
     assert registered.status_code == 201, registered.text
-    assert (
-        await client.post("/api/v1/volunteers", json=registration | {"consent": True}, headers=alice)
-    ).status_code == 409
+    again = registration | {"consent": True, "skills": "摄影、剪辑"}
+    updated = await client.put("/api/v1/volunteers/me", json=again, headers=alice)
+    assert updated.status_code == 200 and updated.json()["id"] == registered.json()["id"]
+    assert (await client.put("/api/v1/volunteers/me", json=again, headers=clerk)).status_code == 403
     volunteer_id = registered.json()["id"]
 
     today = today_in()

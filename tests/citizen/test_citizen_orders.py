@@ -256,8 +256,10 @@ async def test_a_resident_can_erase_their_account(
 ) -> None:
     tree = await make_tree(session)
     alice = await _login(client, "good-alice")
-    registered = await client.post(
-        "/api/v1/volunteers", json={"name": "李雷", "org_unit_id": tree.community_a1.id, "consent": True}, headers=alice
+    registered = await client.put(
+        "/api/v1/volunteers/me",
+        json={"name": "李雷", "org_unit_id": tree.community_a1.id, "consent": True},
+        headers=alice,
     )
     assert registered.status_code == 201, registered.text
     assert (await client.delete("/api/v1/me", headers=alice)).status_code == 204

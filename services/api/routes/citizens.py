@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.common.deps import CurrentUser, SessionDep
 from shared.db import StoredId
@@ -50,10 +50,17 @@ async def delete_me(session: SessionDep, actor: CurrentUser) -> None:
     await residents.delete_account(session, actor=actor)
 
 
-@router.post("/volunteers", response_model=VolunteerPublic, status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
-async def register_volunteer(session: SessionDep, actor: CurrentUser, body: VolunteerRegistration) -> VolunteerPublic:
-    """Register the caller as a volunteer (consent required; a name and a unit, nothing more)."""
-    volunteer = await volunteers.register(session, actor=actor, data=body)
+@router.put(
+    "/volunteers/me",
+    response_model=VolunteerPublic,
+    responses=PROBLEMS | {201: {"description": "registered (200: the registration was updated)"}},
+)
+async def register_volunteer(
+    session: SessionDep, actor: CurrentUser, body: VolunteerRegistration, response: Response
+) -> VolunteerPublic:
+    """Register the caller as a volunteer, or update the registration (consent required; a name and a unit)."""
+    volunteer, created = await volunteers.register(session, actor=actor, data=body)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return await volunteers.public_of(session, volunteer=volunteer)
 
 
