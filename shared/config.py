@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     citizen_rate_per_second: float = 20.0  # token bucket per client on public and citizen routes; 0 turns it off
     citizen_rate_burst: int = 60
     json_max_bytes: int = 64 * 1024
-    public_cache_seconds: int = 60
+    public_cache_seconds: int = 60  # Cache-Control max-age of public reads
+    public_server_cache_seconds: float = 2.0  # the API process keeps a public list page this long; 0 turns it off
     booking_max_hours: int = 8
     booking_horizon_days: int = 60
 

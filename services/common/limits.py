@@ -58,8 +58,15 @@ class TokenBucket:
 limiter = TokenBucket(rate=get_settings().citizen_rate_per_second, burst=get_settings().citizen_rate_burst)
 
 
+PUBLIC_PREFIXES = ("/api/v1/public/", "/api/v1/auth/wechat")
+
+
 def _client_key(scope: Scope) -> str:
-    """The bearer token's digest when there is one (each resident their own bucket), else the client address."""
+    """The client address on public routes (made-up tokens must not buy fresh buckets); on residents' routes the
+    bearer token's digest (each resident their own bucket), else the address."""
+    if scope["path"].startswith(PUBLIC_PREFIXES):
+        client = scope.get("client")
+        return "a:" + (client[0] if client else "unknown")
     for name, value in scope.get("headers", []):
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             return "t:" + hashlib.sha256(value[7:]).hexdigest()[:32]

@@ -2,7 +2,6 @@
 
 Every write goes through a function here (the federation change feed will follow these tables)."""
 
-from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -355,7 +354,3 @@ async def proposal_tally(session: AsyncSession, *, proposal_id: int) -> Proposal
         votes_against=votes.get(False, 0),
     )
 
-
-def month_of(day: date) -> str:
-    """The capacity period of a day."""
-    return day.strftime("%Y-%m")
