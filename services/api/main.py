@@ -1,5 +1,7 @@
 """The API service: REST for people, mini-programs and peers."""
 
+from starlette.middleware import Middleware
+
 from services.api.routes import (
     activities,
     audit,
@@ -17,6 +19,7 @@ from services.api.routes import (
 )
 from services.common.app import create_service_app
 from services.common.limits import CitizenProtection
+from services.common.public_cache import PublicPageCache
 
 app = create_service_app(
     title="CultureZone API",
@@ -27,7 +30,9 @@ app = create_service_app(
     ),
     service="api",
 )
-app.add_middleware(CitizenProtection)
+# Innermost after the request log and metrics (so throttled and cached answers are observed like any other):
+# the rate limit and body cap first, then the public page cache, then the routes.
+app.user_middleware += [Middleware(CitizenProtection), Middleware(PublicPageCache)]
 for module in (
     auth,
     org_units,

@@ -1,18 +1,17 @@
 """The service catalogue: kept by staff, read by anyone (no login) with ETag and Cache-Control."""
 
 import hashlib
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
 from services.common.deps import CurrentUser, IfMatch, SessionDep
+from services.common.public_cache import cache_key, page_response, pages
 from shared.activities.models import ActivityType
 from shared.catalogue import service
 from shared.catalogue.schemas import ItemStats, ServiceItemCreate, ServiceItemPublic, ServiceItemUpdate
 from shared.concurrency import etag_of
-from shared.config import get_settings
 from shared.db import StoredId
 from shared.pagination import Page
 
@@ -24,53 +23,12 @@ PROBLEMS = {
 }
 
 
-class PageCache:
-    """Public list pages this process answered lately, by URL, for PUBLIC_SERVER_CACHE_SECONDS: the catalogue is
-    the same for everyone and changes rarely. Catalogue writes in this process clear it; other processes' pages
-    are at most that many seconds stale."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self.size = size
-        self.pages: dict[str, tuple[float, bytes, str]] = {}
-
-    def get(self, key: str) -> tuple[bytes, str] | None:
-        """A fresh page, or None."""
-        hit = self.pages.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1], hit[2]
-
-    def put(self, key: str, content: bytes, tag: str) -> None:
-        """Keep a page."""
-        ttl = get_settings().public_server_cache_seconds
-        if ttl <= 0:
-            return
-        if len(self.pages) >= self.size:
-            self.pages.clear()
-        self.pages[key] = (time.monotonic() + ttl, content, tag)
-
-    def clear(self) -> None:
-        """Forget every page (after a catalogue write)."""
-        self.pages.clear()
-
-
-pages = PageCache()
-
-
-def _answer(request: Request, content: bytes, tag: str) -> Response:
-    headers = {"ETag": tag, "Cache-Control": f"public, max-age={get_settings().public_cache_seconds}"}
-    candidates = {value.strip().removeprefix("W/") for value in request.headers.get("if-none-match", "").split(",")}
-    if tag in candidates or "*" in candidates:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(content, media_type="application/json", headers=headers)
-
-
 def cached(request: Request, body: BaseModel) -> Response:
     """A public JSON answer with a strong ETag of its bytes; 304 when the client already holds them."""
     content = body.model_dump_json().encode()
     tag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
-    pages.put(str(request.url), content, tag)
-    return _answer(request, content, tag)
+    pages.put(cache_key(request.url.path, request.url.query), content, tag)
+    return page_response(content, tag, request.headers.get("if-none-match"))
 
 
 @router.get(
@@ -90,8 +48,6 @@ async def public_items(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """The published catalogue (no login), ordered by id, at most 100 a page."""
-    if (hit := pages.get(str(request.url))) is not None:
-        return _answer(request, *hit)
     filters = service.ItemFilters(within=within, for_unit=for_unit, category=category, free=free, q=q)
     rows, next_cursor = await service.list_published(session, filters=filters, limit=limit, cursor=cursor)
     page = Page[ServiceItemPublic](
@@ -103,8 +59,6 @@ async def public_items(
 @router.get("/public/service-items/{item_id}", response_model=ServiceItemPublic, responses=PROBLEMS)
 async def public_item(request: Request, session: SessionDep, item_id: StoredId) -> Response:
     """One published item (no login)."""
-    if (hit := pages.get(str(request.url))) is not None:
-        return _answer(request, *hit)
     return cached(request, ServiceItemPublic.model_validate(await service.published_item(session, item_id=item_id)))
 
 
