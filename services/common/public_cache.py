@@ -23,6 +23,7 @@ class PageCache:
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self.pages: dict[str, tuple[float, bytes, str]] = {}
+        self.refreshing: set[str] = set()
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """A fresh page and its ETag, or None."""
@@ -30,6 +31,17 @@ class PageCache:
         if hit is None or hit[0] < time.monotonic():
             return None
         return hit[1], hit[2]
+
+    def get_or_claim(self, key: str) -> tuple[bytes, str] | None:
+        """A page to answer with, or None when this request is to ask the route: a fresh page; while one request
+        refreshes an expired page, the others get the expired one (no stampede on the database when it expires)."""
+        hit = self.pages.get(key)
+        if hit is None:
+            return None
+        if hit[0] >= time.monotonic() or key in self.refreshing:
+            return hit[1], hit[2]
+        self.refreshing.add(key)
+        return None
 
     def put(self, key: str, content: bytes, tag: str) -> None:
         """Keep a page (unless the cache is turned off)."""
@@ -43,6 +55,7 @@ class PageCache:
     def clear(self) -> None:
         """Forget every page (after a catalogue write)."""
         self.pages.clear()
+        self.refreshing.clear()
 
 
 pages = PageCache()
@@ -70,9 +83,15 @@ class PublicPageCache:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(CACHED_PREFIX):
-            hit = pages.get(cache_key(scope["path"], scope.get("query_string", b"")))
+            key = cache_key(scope["path"], scope.get("query_string", b""))
+            hit = pages.get_or_claim(key)
             if hit is not None:
                 response = page_response(*hit, Headers(scope=scope).get("if-none-match"))
                 await response(scope, receive, send)
                 return
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                pages.refreshing.discard(key)
+            return
         await self.app(scope, receive, send)

@@ -306,3 +306,6 @@ def run_citizen_bench(*, url: str, scale: float) -> Iterator[str]:
     yield f"booking_rps: {booking.rps:.1f}"
     yield f"booking_p50_ms: {booking.percentile_ms(0.50):.1f} ms"
     yield f"booking_p99_ms: {booking.percentile_ms(0.99):.1f} ms"
+    for name, phase in phases.items():
+        if phase.server_cpu_ms is not None:
+            yield f"{name}_api_cpu_ms: {phase.server_cpu_ms:.2f} ms"

@@ -118,7 +118,7 @@ async def free_slots(session: AsyncSession, *, facility_id: int, on: date, minut
     return slots
 
 
-async def _check_times(session: AsyncSession, *, facility: Facility, data: BookingCreate) -> None:
+def _check_times(*, facility: Facility, hours: OpeningHours | None, data: BookingCreate) -> None:
     settings = get_settings()
     if data.ends_at <= data.starts_at:
         raise InvalidInput("ends_at must lie after starts_at (a booking has a length)", field="ends_at")
@@ -132,15 +132,10 @@ async def _check_times(session: AsyncSession, *, facility: Facility, data: Booki
         raise InvalidInput(f"facility {facility.code} is not open", field="facility_id")
     zone = _zone()
     start, end = data.starts_at.astimezone(zone), data.ends_at.astimezone(zone)
-    hours = await session.scalar(
-        select(OpeningHours).where(OpeningHours.facility_id == facility.id, OpeningHours.weekday == start.weekday())
-    )
     if hours is None:
         raise InvalidInput(f"{facility.name} is closed on {start.date()}", field="starts_at")
-    opens, closes = (
-        datetime.combine(start.date(), hours.opens, zone),
-        datetime.combine(start.date(), hours.closes, zone),
-    )
+    opens = datetime.combine(start.date(), hours.opens, zone)
+    closes = datetime.combine(start.date(), hours.closes, zone)
     if start < opens or end > closes:
         raise InvalidInput(
             f"outside the opening hours {hours.opens:%H:%M}–{hours.closes:%H:%M} of {start.date()}",
@@ -153,12 +148,23 @@ async def book(session: AsyncSession, *, actor: Principal, data: BookingCreate) 
     actor.require_role(BOOKERS)
     if actor.user_id is None:
         raise ScopeDenied("bookings are made by a person's account")
-    facility, _path = await _facility(session, data.facility_id, field="facility_id")
-    await _check_times(session, facility=facility, data=data)
-    # Bookings of one facility queue here (FOR NO KEY UPDATE, which leaves reads and foreign keys alone), so the
-    # overlap check below sees every committed competitor; concurrent inserts racing on the exclusion constraint
-    # alone can deadlock each other on PostgreSQL. SQLite has no row locks: its write lock already serialises.
-    await session.execute(select(Facility.id).where(Facility.id == facility.id).with_for_update(key_share=True))
+    weekday = data.starts_at.astimezone(_zone()).weekday()
+    # The facility and that day's hours in one statement, and bookings of one facility queue here (FOR NO KEY UPDATE
+    # of the facility row, which leaves reads and foreign keys alone), so the overlap check below sees every
+    # committed competitor: concurrent inserts racing on the exclusion constraint alone can deadlock each other on
+    # PostgreSQL. SQLite has no row locks: its write lock (BEGIN IMMEDIATE) already serialises.
+    row = (
+        await session.execute(
+            select(Facility, OpeningHours)
+            .outerjoin(OpeningHours, (OpeningHours.facility_id == Facility.id) & (OpeningHours.weekday == weekday))
+            .where(Facility.id == data.facility_id)
+            .with_for_update(of=Facility, key_share=True)
+        )
+    ).first()
+    if row is None:
+        raise InvalidInput(f"facility {data.facility_id} does not exist", field="facility_id")
+    facility, hours = row
+    _check_times(facility=facility, hours=hours, data=data)
     overlap = await session.scalar(
         select(Booking.id)
         .where(
@@ -172,11 +178,10 @@ async def book(session: AsyncSession, *, actor: Principal, data: BookingCreate) 
     if overlap is not None:
         raise _taken()
     booking = Booking(**data.model_dump(), user_id=actor.user_id, status=BookingStatus.booked)
+    session.add(booking)
     try:
-        async with session.begin_nested():
-            session.add(booking)
-            await session.flush()
-    except IntegrityError as exc:
+        await session.flush()
+    except IntegrityError as exc:  # the exclusion constraint, should anything write around this function
         if is_postgres(session) and getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
             raise _taken() from exc
         raise

@@ -2,7 +2,6 @@
 
 Every write goes through a function here (the federation change feed will follow these tables)."""
 
-
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -353,4 +352,3 @@ async def proposal_tally(session: AsyncSession, *, proposal_id: int) -> Proposal
         votes_for=votes.get(True, 0),
         votes_against=votes.get(False, 0),
     )
-

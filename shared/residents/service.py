@@ -19,6 +19,7 @@ from shared.orders.models import ProposalVote, ServiceOrder
 from shared.residents.models import WechatIdentity
 from shared.residents.schemas import DataExport, ResidentToken
 from shared.volunteers.models import ServiceRecord, Volunteer
+from shared.volunteers.service import forget_volunteer
 
 
 class WechatUnavailable(AppError):
@@ -144,7 +145,7 @@ async def delete_account(session: AsyncSession, *, actor: Principal) -> None:
     await session.execute(delete(WechatIdentity).where(WechatIdentity.user_id == uid))
     await session.execute(delete(Feedback).where(Feedback.author_id == uid))
     await session.execute(delete(ProposalVote).where(ProposalVote.voter_id == uid))
-    await session.execute(delete(Volunteer).where(Volunteer.user_id == uid))
+    await forget_volunteer(session, actor=actor, user_id=uid)
     await session.execute(update(Rating).where(Rating.rater_id == uid).values(comment=""))
     await session.execute(update(ServiceOrder).where(ServiceOrder.orderer_id == uid).values(description=""))
     await session.execute(update(Booking).where(Booking.user_id == uid).values(purpose=""))

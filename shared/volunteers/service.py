@@ -321,3 +321,23 @@ async def confirm_hours(session: AsyncSession, *, actor: Principal, record_id: i
     )
     await _feed_hours(session, actor=actor, unit_id=record.org_unit_id, served_on=record.served_on)
     return record
+
+
+async def forget_volunteer(session: AsyncSession, *, actor: Principal, user_id: int) -> None:
+    """Delete a resident's registration and records (erasure on request) and recount their unit's volunteers."""
+    volunteer = await session.scalar(select(Volunteer).where(Volunteer.user_id == user_id))
+    if volunteer is None:
+        return
+    unit_id = volunteer.org_unit_id
+    served = (
+        await session.execute(
+            select(ServiceRecord.org_unit_id, ServiceRecord.served_on).where(
+                ServiceRecord.volunteer_id == volunteer.id, ServiceRecord.confirmed_at.is_not(None)
+            )
+        )
+    ).all()
+    await session.delete(volunteer)
+    await session.flush()
+    await _feed_registered(session, actor=actor, unit_id=unit_id, year=today_in().year)
+    for record_unit, served_on in {(row[0], row[1].replace(day=1)) for row in served}:
+        await _feed_hours(session, actor=actor, unit_id=record_unit, served_on=served_on)

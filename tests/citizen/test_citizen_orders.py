@@ -251,6 +251,17 @@ async def test_a_resident_never_sees_another_residents_orders_bookings_or_data(
     assert [row["id"] for row in mine["orders"]] == [order["id"]] and len(mine["feedback"]) == 1
 
 
+async def _registered(session: AsyncSession, unit_id: int | None) -> float:
+    from shared.statistics.models import DataElement, DataValue
+
+    value = await session.scalar(
+        select(DataValue.value)
+        .join(DataElement, DataElement.id == DataValue.element_id)
+        .where(DataElement.code == "registered_volunteers", DataValue.org_unit_id == unit_id)
+    )
+    return float(value) if value is not None else -1
+
+
 async def test_a_resident_can_erase_their_account(
     client: AsyncClient, session: AsyncSession, wechat: list[dict[str, str]]
 ) -> None:
@@ -262,7 +273,9 @@ async def test_a_resident_can_erase_their_account(
         headers=alice,
     )
     assert registered.status_code == 201, registered.text
+    assert await _registered(session, tree.community_a1.id) == 1
     assert (await client.delete("/api/v1/me", headers=alice)).status_code == 204
+    assert await _registered(session, tree.community_a1.id) == 0
     assert (await client.get("/api/v1/me/data", headers=alice)).status_code == 401
     again = await client.post("/api/v1/auth/wechat", json={"code": "good-alice"})
     assert again.json()["new_account"] is True  # the old link is gone; a login starts afresh
