@@ -13,7 +13,7 @@ from shared.auth.security import issue_access_token
 from shared.bookings.models import Booking
 from shared.clock import now
 from shared.config import get_settings
-from shared.errors import AppError, ScopeDenied, Unauthenticated
+from shared.errors import AppError, NotFound, ScopeDenied, Unauthenticated
 from shared.feedback.models import Feedback, Rating
 from shared.orders.models import ProposalVote, ServiceOrder
 from shared.residents.models import WechatIdentity
@@ -33,6 +33,8 @@ class WechatUnavailable(AppError):
 async def exchange_code(code: str) -> dict[str, str]:
     """Ask WeChat's jscode2session for the openid behind a login code; 401 when WeChat rejects the code."""
     settings = get_settings()
+    if not settings.wechat_app_id:
+        raise NotFound("WeChat login is not enabled on this installation (WECHAT_APP_ID is not set)")
     params = {
         "appid": settings.wechat_app_id,
         "secret": settings.wechat_app_secret,

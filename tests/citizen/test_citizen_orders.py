@@ -54,7 +54,7 @@ async def _item(client: AsyncClient, clerk: dict[str, str], unit: OrgUnit, **ext
 
 
 async def test_wechat_login_makes_one_phone_less_citizen_account_per_openid(
-    client: AsyncClient, wechat: list[dict[str, str]]
+    client: AsyncClient, wechat: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await client.post("/api/v1/auth/wechat", json={"code": "good-alice"})
     again = await client.post("/api/v1/auth/wechat", json={"code": "good-alice"})
@@ -70,6 +70,9 @@ async def test_wechat_login_makes_one_phone_less_citizen_account_per_openid(
     assert "40029" in refused.json()["detail"]
     down = await client.post("/api/v1/auth/wechat", json={"code": "down-1"})
     assert down.status_code == 502 and down.headers["content-type"] == PROBLEM
+    monkeypatch.setattr(get_settings(), "wechat_app_id", "")
+    disabled = await client.post("/api/v1/auth/wechat", json={"code": "good-alice"})
+    assert disabled.status_code == 404 and disabled.headers["content-type"] == PROBLEM
     bad = await client.post("/api/v1/auth/wechat", json={"code": "a b/c"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "code"
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 class _Handler(BaseHTTPRequestHandler):
     calls: list[dict[str, str]]
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         self.server.calls.append(query)  # type: ignore[attr-defined]

@@ -31,7 +31,11 @@ PROBLEMS = {
 @router.post(
     "/auth/wechat",
     response_model=ResidentToken,
-    responses={401: {"description": "WeChat rejected the code"}, 502: {"description": "WeChat did not answer"}},
+    responses={
+        401: {"description": "WeChat rejected the code"},
+        404: {"description": "WeChat login is not enabled here (no WECHAT_APP_ID)"},
+        502: {"description": "WeChat did not answer"},
+    },
 )
 async def wechat_login(session: SessionDep, body: WechatLogin) -> ResidentToken:
     """Mini-program login: the code from wx.login() → a resident's bearer token (a phone-less citizen account)."""
