@@ -25,13 +25,6 @@ class PageCache:
         self.pages: dict[str, tuple[float, bytes, str]] = {}
         self.refreshing: set[str] = set()
 
-    def get(self, key: str) -> tuple[bytes, str] | None:
-        """A fresh page and its ETag, or None."""
-        hit = self.pages.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1], hit[2]
-
     def get_or_claim(self, key: str) -> tuple[bytes, str] | None:
         """A page to answer with, or None when this request is to ask the route: a fresh page; while one request
         refreshes an expired page, the others get the expired one (no stampede on the database when it expires)."""
