@@ -2,6 +2,8 @@
 
 Every write goes through a function here (the federation change feed will follow these tables)."""
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -14,6 +16,7 @@ from shared.auth.scope import STAFF_ROLES, Principal
 from shared.catalogue.models import ItemState, ServiceItem
 from shared.clock import today_in
 from shared.concurrency import bump_version
+from shared.config import get_settings
 from shared.db import is_postgres
 from shared.errors import Conflict, InvalidInput, NotFound, ScopeDenied
 from shared.orders.models import (
@@ -184,6 +187,8 @@ async def schedule_order(session: AsyncSession, *, actor: Principal, order_id: i
     """The provider fixes the time of an accepted order."""
     order = await _provided(session, actor=actor, order_id=order_id)
     _require_status(order, OrderStatus.accepted, OrderStatus.scheduled, to="scheduled")
+    if data.scheduled_for.astimezone(ZoneInfo(get_settings().default_timezone)).date() < today_in():
+        raise InvalidInput(f"{data.scheduled_for.isoformat()} lies in the past", field="scheduled_for")
     return await _move(
         session, actor=actor, order=order, status=OrderStatus.scheduled, scheduled_for=data.scheduled_for
     )

@@ -6,6 +6,7 @@ import httpx
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.audit.models import AuditEntry
 from shared.audit.service import record_change, snapshot
 from shared.auth.models import Role, User
 from shared.auth.scope import Principal
@@ -144,6 +145,7 @@ async def delete_account(session: AsyncSession, *, actor: Principal) -> None:
         raise ScopeDenied("only a resident's own account can be deleted this way")
     uid = user.id
     before = _safe(user)
+    await _scrub_audit(session, user_id=uid)
     await session.execute(delete(WechatIdentity).where(WechatIdentity.user_id == uid))
     await session.execute(delete(Feedback).where(Feedback.author_id == uid))
     await session.execute(delete(ProposalVote).where(ProposalVote.voter_id == uid))
@@ -158,3 +160,41 @@ async def delete_account(session: AsyncSession, *, actor: Principal) -> None:
     await record_change(
         session, actor=actor, action="erase", entity="user", entity_id=uid, before=before, after=_safe(user)
     )
+
+
+# The free text a resident wrote, by audited entity: erased from the audit trail too (the state history stays).
+PERSONAL_FIELDS = {
+    "service_order": ("description",),
+    "booking": ("purpose",),
+    "rating": ("comment",),
+    "feedback": ("text",),
+    "volunteer": ("name", "skills"),
+    "volunteer_service_record": ("description",),
+}
+
+
+async def _scrub_audit(session: AsyncSession, *, user_id: int) -> None:
+    """Blank a resident's free text in the audit entries of their rows before the rows themselves go."""
+    owned = {
+        "service_order": select(ServiceOrder.id).where(ServiceOrder.orderer_id == user_id),
+        "booking": select(Booking.id).where(Booking.user_id == user_id),
+        "rating": select(Rating.id).where(Rating.rater_id == user_id),
+        "feedback": select(Feedback.id).where(Feedback.author_id == user_id),
+        "volunteer": select(Volunteer.id).where(Volunteer.user_id == user_id),
+        "volunteer_service_record": select(ServiceRecord.id)
+        .join(Volunteer, Volunteer.id == ServiceRecord.volunteer_id)
+        .where(Volunteer.user_id == user_id),
+    }
+    for entity, query in owned.items():
+        ids = [str(row_id) for row_id in (await session.scalars(query)).all()]
+        if not ids:
+            continue
+        entries = await session.scalars(
+            select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_id.in_(ids))
+        )
+        for entry in entries:
+            for side in ("before", "after"):
+                state = getattr(entry, side)
+                if state:
+                    setattr(entry, side, state | {name: "" for name in PERSONAL_FIELDS[entity] if name in state})
+    await session.flush()

@@ -277,8 +277,14 @@ async def test_a_resident_can_erase_their_account(
     )
     assert registered.status_code == 201, registered.text
     assert await _registered(session, tree.community_a1.id) == 1
+    said = await client.post(
+        "/api/v1/feedback", json={"org_unit_id": tree.street_a.id, "text": "我是李雷，住3号楼"}, headers=alice
+    )
+    assert said.status_code == 201
     assert (await client.delete("/api/v1/me", headers=alice)).status_code == 204
     assert await _registered(session, tree.community_a1.id) == 0
+    trail = (await session.scalars(select(AuditEntry).where(AuditEntry.entity.in_(["volunteer", "feedback"])))).all()
+    assert trail and all("李雷" not in str(entry.before) + str(entry.after) for entry in trail)
     assert (await client.get("/api/v1/me/data", headers=alice)).status_code == 401
     again = await client.post("/api/v1/auth/wechat", json={"code": "good-alice"})
     assert again.json()["new_account"] is True  # the old link is gone; a login starts afresh
