@@ -357,3 +357,20 @@ async def proposal_tally(session: AsyncSession, *, proposal_id: int) -> Proposal
         votes_for=votes.get(True, 0),
         votes_against=votes.get(False, 0),
     )
+
+
+async def list_proposals(
+    session: AsyncSession, *, for_unit: int | None, limit: int, cursor: str | None
+) -> tuple[list[ProposalPublic], str | None]:
+    """Open proposals with their tallies, newest last; `for_unit`: those of the unit and its ancestors."""
+    query = select(Proposal.id).where(Proposal.state == ProposalState.open).order_by(Proposal.id)
+    if for_unit is not None:
+        unit = await session.get(OrgUnit, for_unit)
+        if unit is None:
+            raise InvalidInput(f"org unit {for_unit} does not exist", field="for_unit")
+        query = query.where(Proposal.org_unit_id.in_([int(part) for part in unit.path.strip("/").split("/") if part]))
+    if (after := decode_cursor(cursor, size=1)) is not None:
+        query = query.where(Proposal.id > after[0])
+    ids = list((await session.scalars(query.limit(limit + 1))).all())
+    ids, next_cursor = page_of(ids, limit=limit, key=lambda proposal_id: [proposal_id])
+    return [await proposal_tally(session, proposal_id=proposal_id) for proposal_id in ids], next_cursor

@@ -360,3 +360,6 @@ async def test_residents_vote_on_proposals_and_the_tally_is_public(
     assert (await client.post(url, json={}, headers=clerk)).status_code == 403
     tally = (await client.get(f"/api/v1/public/proposals/{created.json()['id']}")).json()
     assert (tally["votes_for"], tally["votes_against"]) == (2, 1)
+    listed = (await client.get("/api/v1/public/proposals", params={"for_unit": tree.community_a1.id})).json()
+    assert [(p["title"], p["votes_for"]) for p in listed["items"]] == [("引进话剧《茶馆》", 2)]
+    assert (await client.get("/api/v1/public/proposals", params={"for_unit": tree.village_b1.id})).json()["items"] == []

@@ -127,6 +127,18 @@ async def vote(session: SessionDep, actor: CurrentUser, proposal_id: StoredId, b
     return await service.cast_vote(session, actor=actor, proposal_id=proposal_id, in_favour=body.in_favour)
 
 
+@router.get("/public/proposals", response_model=Page[ProposalPublic])
+async def open_proposals(
+    session: SessionDep,
+    for_unit: Annotated[StoredId | None, Query(description="proposals of this unit and its ancestors")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[ProposalPublic]:
+    """Open proposals and their tallies (no login)."""
+    items, next_cursor = await service.list_proposals(session, for_unit=for_unit, limit=limit, cursor=cursor)
+    return Page(items=items, next_cursor=next_cursor)
+
+
 @router.get("/public/proposals/{proposal_id}", response_model=ProposalPublic, responses=PROBLEMS)
 async def tally(session: SessionDep, proposal_id: StoredId) -> ProposalPublic:
     """A proposal and its tally (no login; counts only)."""
