@@ -100,7 +100,7 @@ def compute(
 
 @app.command()
 def bench(
-    name: Annotated[str, typer.Argument(help="indicators")],
+    name: Annotated[str, typer.Argument(help="indicators, api, citizen or fuzz")],
     scale: Annotated[float, typer.Option(help="fraction of the full size (1.0 = the issue's province)")] = 1.0,
     cases: Annotated[int, typer.Option(help="fuzz: requests generated over both apps' OpenAPI")] = 2000,
 ) -> None:
@@ -116,6 +116,14 @@ def bench(
         source = get_settings().resolved_database_url
         url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_apibench")
         for line in run_api_bench(url=url, scale=scale):
+            typer.echo(line)
+        return
+    elif name == "citizen":
+        from shared.bench.citizen import run_citizen_bench
+
+        source = get_settings().resolved_database_url
+        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_citizenbench")
+        for line in run_citizen_bench(url=url, scale=scale):
             typer.echo(line)
         return
     elif name == "fuzz":
@@ -135,7 +143,7 @@ def bench(
             typer.echo(line)
         return
     if name != "indicators":
-        raise typer.BadParameter("one of: api, fuzz, indicators, reports", param_hint="name")
+        raise typer.BadParameter("one of: api, citizen, fuzz, indicators, reports", param_hint="name")
     source = get_settings().resolved_database_url
     url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_bench")
     for line in run_indicators_bench(url=url, scale=scale):

@@ -50,11 +50,22 @@ class Settings(BaseSettings):
     nightly_hour: int = 2
     catch_up_days: int = 62
     # Outbound deliveries: a WeChat-compatible template-message endpoint, retries with exponential backoff.
-    wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_access_token: str = ""
     delivery_timeout_seconds: float = 5.0
     delivery_max_attempts: int = 5
     delivery_backoff_seconds: float = 60.0
+    # Residents' side: WeChat (mini-program login and template messages), request limits, public caching.
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_timeout_seconds: float = 5.0
+    citizen_rate_per_second: float = 20.0  # token bucket per client on public and citizen routes; 0 turns it off
+    citizen_rate_burst: int = 60
+    json_max_bytes: int = 64 * 1024
+    public_cache_seconds: int = 60  # Cache-Control max-age of public reads
+    public_server_cache_seconds: float = 2.0  # the API process keeps a public list page this long; 0 turns it off
+    booking_max_hours: int = 8
+    booking_horizon_days: int = 60
 
     @property
     def resolved_database_url(self) -> str:

@@ -15,6 +15,8 @@ os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["DATA_DIR"] = str(_DATA_DIR)
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production-0123456789"
 os.environ["DEMO_MODE"] = "false"
+# No residents' throttle unless a test turns it on (tests/citizen does, to see the 429).
+os.environ["CITIZEN_RATE_PER_SECOND"] = "0"
 
 from httpx import ASGITransport, AsyncClient  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession  # noqa: E402

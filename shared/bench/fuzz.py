@@ -46,7 +46,13 @@ def run_fuzz_bench(*, url: str, cases: int, seed: int = 0) -> Iterator[str]:
     asyncio.run(recreate_database(url))
     migrate(url)
     with tempfile.TemporaryDirectory(prefix="culturezone-fuzz-") as data_dir:
-        env = os.environ | {"DATABASE_URL": url, "DATA_DIR": data_dir, "DEMO_MODE": "true", "LOG_LEVEL": "error"}
+        env = os.environ | {
+            "DATABASE_URL": url,
+            "DATA_DIR": data_dir,
+            "DEMO_MODE": "true",
+            "LOG_LEVEL": "error",
+            "CITIZEN_RATE_PER_SECOND": "0",
+        }
         demo = subprocess.run([sys.executable, "-m", "shared.cli", "demo"], cwd=ROOT, env=env, capture_output=True)
         if demo.returncode != 0:
             raise RuntimeError(f"the demo data did not load: {demo.stderr.decode(errors='replace')[-2000:]}")
@@ -177,7 +183,7 @@ def fuzz(*, cases: int, seed: int) -> Tally:
             except (AssertionError, BaseExceptionGroup) as exc:
                 report(kind, case, f"{response.status_code}: {_describe(exc)}")
 
-    examples = max(1, cases // (2 * len(operations)))
+    examples = max(1, -(-cases // (2 * len(operations))))  # rounded up, so that many operations still make `cases`
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             generated = operation.as_strategy(generation_mode=mode)

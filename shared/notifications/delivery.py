@@ -31,7 +31,7 @@ def _request(channel: Channel, notification: Notification, delivery: Delivery) -
         }
         return channel.url, body, headers
     settings = get_settings()
-    url = f"{settings.wechat_api_base.rstrip('/')}/cgi-bin/message/template/send"
+    url = f"{settings.wechat_api_base_url.rstrip('/')}/cgi-bin/message/template/send"
     body = {
         "touser": channel.openid,
         "template_id": channel.template_id,

@@ -126,7 +126,7 @@ async def test_a_wechat_template_message_goes_to_the_configured_endpoint_and_err
     session: AsyncSession, wechat: tuple[str, list[dict]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base, received = wechat
-    monkeypatch.setattr(get_settings(), "wechat_api_base", base)
+    monkeypatch.setattr(get_settings(), "wechat_api_base_url", base)
     monkeypatch.setattr(get_settings(), "wechat_access_token", "token-123")
     tree = await make_tree(session)
     session.add_all(

@@ -29,8 +29,15 @@ REPORTERS = (Role.admin, Role.plan_manager, Role.department_reporter)
 SUBMITTERS = (Role.admin, Role.plan_manager, Role.department_reporter, Role.unit_clerk)
 STAFF = (*SUBMITTERS, Role.viewer)
 
+RESIDENT = (Role.citizen,)
+
 # Write routes that need no bearer token at all.
-PUBLIC = {("POST", "/api/v1/auth/token"): "the password login itself: it hands out the bearer token"}
+PUBLIC = {
+    ("POST", "/api/v1/auth/token"): "the password login itself: it hands out the bearer token",
+    ("POST", "/api/v1/auth/wechat"): (
+        "the residents' WeChat mini-program login: a code WeChat vouches for is exchanged for a citizen's token"
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,10 @@ class Endpoint:
     variant: str = ""
     # The target is looked up before the role is checked: outside their subtree every role gets `outside`.
     hidden_first: bool = False
+    # Roles acting on their own behalf (a resident's order, booking, vote …): `success` wherever the target lies.
+    anywhere: tuple[Role, ...] = ()
+    # What an admin of the whole tree gets for the sibling and ancestor targets (default: `success`).
+    control: int | None = None
 
     @property
     def route(self) -> tuple[str, str]:
@@ -59,6 +70,8 @@ class Endpoint:
 
     def expected(self, role: Role, position: Position) -> int:
         """The status a caller of this role gets for a target in this position."""
+        if role in self.anywhere:
+            return self.success
         if position == Position.own:
             return self.success if role in self.allowed else 403
         return self.outside if role in self.allowed or self.hidden_first else 403
@@ -194,5 +207,187 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         201,
         404,
         "compute the indicators of the target unit's subtree for 2019",
+    ),
+    # The residents' side: catalogue, orders (你点我送), proposals, bookings, volunteers, feedback.
+    Endpoint(
+        "POST", "/api/v1/service-items", DATA_WRITERS, 201, 403, "add a published item to the target unit's catalogue"
+    ),
+    Endpoint(
+        "PATCH", "/api/v1/service-items/{item_id}", DATA_WRITERS, 200, 404, "retitle the target unit's catalogue item"
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/orders",
+        DATA_WRITERS,
+        201,
+        403,
+        "order the target unit's item for the target unit (a resident may order for any unit)",
+        anywhere=RESIDENT,
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/orders/{order_id}/accept",
+        DATA_WRITERS,
+        200,
+        404,
+        "accept a requested order of the target unit's item",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/orders/{order_id}/reject",
+        DATA_WRITERS,
+        200,
+        404,
+        "reject a requested order of the target unit's item",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/orders/{order_id}/schedule",
+        DATA_WRITERS,
+        200,
+        404,
+        "schedule an accepted order of the target unit's item",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/orders/{order_id}/deliver",
+        DATA_WRITERS,
+        200,
+        404,
+        "deliver a scheduled order of the target unit's item",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/orders/{order_id}/cancel",
+        (),
+        200,
+        403,
+        "cancel the calling resident's own requested order for the target unit",
+        anywhere=RESIDENT,
+        control=403,
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/orders/{order_id}/rating",
+        (),
+        201,
+        403,
+        "rate the calling resident's own delivered order for the target unit",
+        anywhere=RESIDENT,
+        control=403,
+    ),
+    Endpoint("POST", "/api/v1/proposals", DATA_WRITERS, 201, 403, "put a programme for the target unit to the vote"),
+    Endpoint(
+        "POST",
+        "/api/v1/proposals/{proposal_id}/votes",
+        (),
+        201,
+        403,
+        "vote on the target unit's open proposal",
+        anywhere=RESIDENT,
+        control=403,
+    ),
+    Endpoint(
+        "PUT",
+        "/api/v1/facilities/{facility_id}/opening-hours",
+        DATA_WRITERS,
+        200,
+        404,
+        "set the opening hours of the target unit's hall",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/bookings",
+        (),
+        201,
+        403,
+        "book the target unit's hall tomorrow 14–15",
+        anywhere=RESIDENT,
+        control=403,
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/bookings/{booking_id}/cancel",
+        (),
+        200,
+        403,
+        "cancel the calling resident's own booking of the target unit's hall",
+        anywhere=RESIDENT,
+        control=403,
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/bookings/{booking_id}/check-in",
+        DATA_WRITERS,
+        200,
+        404,
+        "check in a booking of the target unit's hall that started",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/bookings/{booking_id}/no-show",
+        DATA_WRITERS,
+        200,
+        404,
+        "mark a booking of the target unit's hall that started as a no-show",
+    ),
+    Endpoint(
+        "PUT",
+        "/api/v1/volunteers/me",
+        (),
+        200,
+        403,
+        "move the calling resident's volunteer registration to the target unit",
+        anywhere=RESIDENT,
+        control=403,
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/volunteers/me/records",
+        (),
+        201,
+        403,
+        "report two hours the calling resident served at the target unit",
+        anywhere=RESIDENT,
+        control=403,
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/volunteers/{volunteer_id}/records",
+        DATA_WRITERS,
+        201,
+        404,
+        "record confirmed hours of a volunteer of the target unit",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/volunteer-records/{record_id}/confirm",
+        DATA_WRITERS,
+        200,
+        404,
+        "confirm hours a volunteer reported at the target unit",
+    ),
+    Endpoint("POST", "/api/v1/volunteer-teams", DATA_WRITERS, 201, 403, "add a volunteer team to the target unit"),
+    Endpoint("POST", "/api/v1/ratings", (), 201, 403, "rate the target unit's lecture", anywhere=RESIDENT, control=403),
+    Endpoint(
+        "POST", "/api/v1/feedback", (), 201, 403, "write feedback to the target unit", anywhere=RESIDENT, control=403
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/feedback/{feedback_id}/reply",
+        DATA_WRITERS,
+        200,
+        404,
+        "reply to feedback written to the target unit",
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/v1/me",
+        (),
+        204,
+        403,
+        "erase the calling resident's own account (the target plays no part)",
+        anywhere=RESIDENT,
+        control=403,
     ),
 )

@@ -38,13 +38,15 @@ def _overview() -> list[str]:
         "## Overview",
         "",
         "Who may write in their own subtree (✓); nobody may write outside it. A department reporter reports",
-        "progress and evidence only on tasks assigned to their department (elsewhere 403).",
+        "progress and evidence only on tasks assigned to their department (elsewhere 403). ✓*: a resident acting",
+        "on their own behalf (their order, booking, vote, registration, rating, feedback, account), wherever the",
+        "unit lies; staff get 403 there, and an admin of the whole tree too.",
         "",
         "| endpoint | " + " | ".join(role.value for role in ROLES) + " |",
         "|---|" + "---|" * len(ROLES),
     ]
     for endpoint in ENDPOINTS:
-        marks = ["✓" if role in endpoint.allowed else "" for role in ROLES]
+        marks = ["✓" if role in endpoint.allowed else "✓*" if role in endpoint.anywhere else "" for role in ROLES]
         lines.append(f"| `{endpoint.title}` | " + " | ".join(marks) + " |")
     return lines
 

@@ -33,6 +33,7 @@ from shared.reports.models import Report, ReportKind, ReportStatus
 from shared.tasks.models import TaskKind
 from shared.tasks.schemas import AssigneeIn, TaskCreate
 from shared.tasks.service import create_task
+from tests.security.citizen_world import CitizenTargets, build_citizen_targets, citizen_requests
 from tests.security.matrix import ENDPOINTS, POSITIONS, PUBLIC, ROLES, UNAUTHENTICATED, Endpoint, Position
 from tests.security.render_matrix import DOC, render
 from tests.support.factories import bearer, make_department, make_plan, make_tree, make_unit, make_user
@@ -64,6 +65,7 @@ class World:
     submitted_report: dict[Position, int] = field(default_factory=dict)
     notification: dict[Position, int] = field(default_factory=dict)
     unassigned_task: int = 0
+    citizen: dict[Position, CitizenTargets] = field(default_factory=dict)
 
 
 async def _callers(session: AsyncSession, *, world: World, street: OrgUnit, department: Department) -> None:
@@ -137,6 +139,7 @@ async def _targets(session: AsyncSession, *, world: World, position: Position, u
     world.report[position], world.report_etag[position] = draft.id, etag_of(draft)
     world.submitted_report[position], world.notification[position] = submitted.id, notice.id
     world.task_etag[position], world.facility_etag[position] = etag_of(task), etag_of(facility)
+    world.citizen[position] = await build_citizen_targets(session, unit=unit, position=position.value)
 
 
 async def build_world(session: AsyncSession) -> World:
@@ -336,7 +339,7 @@ REQUESTS: dict[str, Callable[[World, Position], Call]] = {
     "POST /ingest/v1/computations": lambda w, p: Call(
         "/ingest/v1/computations", json={"org_unit_id": w.unit[p], "period": "2019"}
     ),
-}
+} | citizen_requests(Call)
 
 
 async def _send(client: AsyncClient, endpoint: Endpoint, call: Call, headers: dict[str, str]) -> Any:
@@ -416,7 +419,8 @@ async def test_an_admin_of_the_whole_tree_succeeds_where_the_street_is_refused(
 ) -> None:
     call = REQUESTS[endpoint.title](world, position)
     response = await _send(client, endpoint, call, world.headers["whole-tree admin"])
-    expected = CONTROL_EXCEPTIONS.get((endpoint.title, position), endpoint.success)
+    default = endpoint.success if endpoint.control is None else endpoint.control
+    expected = CONTROL_EXCEPTIONS.get((endpoint.title, position), default)
     assert response.status_code == expected, f"{endpoint.title} ({position}): {response.text}"
 
 

@@ -1,0 +1,1 @@
+"""Residents' accounts: WeChat mini-program login, data export and deletion on request."""
