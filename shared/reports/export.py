@@ -186,7 +186,7 @@ def report_pdf(report: Report, unit: OrgUnit) -> bytes:
             continue
         story.append(paragraph(section, heading))
         cells = [[paragraph(_escape(value), body) for value in row] for row in [header, *rows]]
-        table = Table(cells, repeatRows=1)
+        table = Table(cells, colWidths=_widths([header, *rows], WIDTH), repeatRows=1, splitInRow=1)
         table.setStyle(
             TableStyle(
                 [
@@ -203,6 +203,16 @@ def report_pdf(report: Report, unit: OrgUnit) -> bytes:
             buffer, pagesize=A4, title=f"{unit.name} {report.period}", leftMargin=15 * mm, rightMargin=15 * mm
         ).build(story)
     return buffer.getvalue()
+
+
+WIDTH = A4[0] - 30 * mm  # between the margins
+
+
+def _widths(rows: list[list[Any]], total: float) -> list[float]:
+    """Column widths in proportion to each column's longest text (capped), so a long text wraps instead of
+    pushing the other columns to nothing; rows taller than a page split (splitInRow)."""
+    weights = [min(max(len(str(row[column] or "")) for row in rows), 40) + 4 for column in range(len(rows[0]))]
+    return [total * weight / sum(weights) for weight in weights]
 
 
 def _escape(value: Any) -> str:

@@ -90,3 +90,11 @@ def test_chart_labels_in_chinese_find_their_glyphs() -> None:
         png = _chart(["已完成", "进行中", "已逾期"], [1, 1, 1], ylabel="任务数").getvalue()
     assert png.startswith(b"\x89PNG")
     assert not [str(warning.message) for warning in caught if "missing from font" in str(warning.message)]
+
+
+def test_a_text_longer_than_a_page_flows_over_pages() -> None:
+    text = "本单位全年开展送戏下乡、送书下乡、送电影下乡活动，群众满意度持续提升。" * 150  # ~5,000 characters
+    pdf = report_pdf(*_report(text))
+    assert pdf.count(b"/Type /Page\n") >= 3
+    # Each page ends in a newline here and the table's header row (项目 内容) repeats atop the next.
+    assert text in page_text(pdf).replace("\n项目内容", "")
