@@ -1,7 +1,9 @@
 """A report as xlsx (one sheet per part) and as PDF with Chinese text in an embedded Noto Sans SC subset (see
 shared/reports/fonts.py) and matplotlib charts of task progress and indicator results, labelled in Chinese."""
 
+import asyncio
 import io
+import threading
 from typing import Any
 
 import matplotlib
@@ -26,6 +28,7 @@ from shared.reports.fonts import PDF_FONT, chart_family, pdf_font
 from shared.reports.models import Report, ReportKind
 from shared.reports.service import get_report
 
+_PDF_LOCK = threading.Lock()  # pyplot and the PDF font registration are process-wide: one PDF at a time
 STATUS = {"draft": "草稿", "submitted": "已报送", "returned": "已退回", "accepted": "已采纳"}
 
 
@@ -149,7 +152,12 @@ def _chart(labels: list[str], values: list[float], *, ylabel: str) -> io.BytesIO
 
 def report_pdf(report: Report, unit: OrgUnit) -> bytes:
     """The report as an A4 PDF: Chinese text in an embedded Noto Sans SC subset, charts of task progress and
-    indicator results."""
+    indicator results. Safe to call from several threads (they take turns)."""
+    with _PDF_LOCK:
+        return _report_pdf(report, unit)
+
+
+def _report_pdf(report: Report, unit: OrgUnit) -> bytes:
     title = ParagraphStyle("title", fontName=PDF_FONT, fontSize=16, leading=22)
     body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=9, leading=13)
     heading = ParagraphStyle("heading", fontName=PDF_FONT, fontSize=12, leading=18, spaceBefore=6)
@@ -228,7 +236,8 @@ async def export_report(session: AsyncSession, *, actor: Principal, report_id: i
     report, unit = await get_report(session, actor=actor, report_id=report_id)
     name = f"report-{unit.code}-{report.kind.value}-{report.period}.{fmt}"
     if fmt == "pdf":
-        return report_pdf(report, unit), "application/pdf", name
+        # Off the event loop: a first export converts glyphs, a long text takes seconds to lay out.
+        return await asyncio.to_thread(report_pdf, report, unit), "application/pdf", name
     if report.kind == ReportKind.self_assessment:
         assert unit.id is not None
         return await overview_workbook(session, actor=actor, unit_id=unit.id, period=report.period), XLSX, name

@@ -3,6 +3,7 @@ its Chinese text reads back through the PDF's own maps, and the charts have a fo
 
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 from fontTools.ttLib import TTFont
@@ -98,3 +99,11 @@ def test_a_text_longer_than_a_page_flows_over_pages() -> None:
     assert pdf.count(b"/Type /Page\n") >= 3
     # Each page ends in a newline here and the table's header row (项目 内容) repeats atop the next.
     assert text in page_text(pdf).replace("\n项目内容", "")
+
+
+def test_exports_from_several_threads_each_keep_their_own_characters() -> None:
+    texts = ["甲组：图书馆延时开放。", "乙组：乡镇影院放映。", "丙组：非遗传承展演。", "丁组：村晚排练。"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(lambda text: report_pdf(*_report(text)), texts))
+    for text, pdf in zip(texts, pdfs, strict=True):
+        assert text in page_text(pdf)
