@@ -1,7 +1,9 @@
-"""A report as xlsx (one sheet per part) and as PDF with Chinese text (reportlab's STSong-Light CID font, which
-needs no font file) and matplotlib charts of task progress and indicator results."""
+"""A report as xlsx (one sheet per part) and as PDF with Chinese text in an embedded Noto Sans SC subset (see
+shared/reports/fonts.py) and matplotlib charts of task progress and indicator results, labelled in Chinese."""
 
+import asyncio
 import io
+import threading
 from typing import Any
 
 import matplotlib
@@ -15,8 +17,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,11 +24,11 @@ from shared.auth.scope import Principal
 from shared.indicators.export import overview_workbook
 from shared.orgunits.models import OrgUnit
 from shared.reports.calendar import LABEL
+from shared.reports.fonts import PDF_FONT, chart_family, pdf_font
 from shared.reports.models import Report, ReportKind
 from shared.reports.service import get_report
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+_PDF_LOCK = threading.Lock()  # pyplot and the PDF font registration are process-wide: one PDF at a time
 STATUS = {"draft": "草稿", "submitted": "已报送", "returned": "已退回", "accepted": "已采纳"}
 
 
@@ -136,32 +136,45 @@ def report_xlsx(report: Report, unit: OrgUnit) -> bytes:
 
 
 def _chart(labels: list[str], values: list[float], *, ylabel: str) -> io.BytesIO:
-    """A bar chart as PNG; labels are ASCII codes so no CJK font is needed inside the image."""
-    figure, axes = plt.subplots(figsize=(6.4, 2.6), dpi=110)
-    axes.bar(labels or ["-"], values or [0], color="#3b6ea8")
-    axes.set_ylabel(ylabel)
-    axes.tick_params(axis="x", labelrotation=45 if len(labels) > 8 else 0, labelsize=7)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
+    """A bar chart as PNG, its labels in Noto Sans SC (DejaVu Sans for what that lacks)."""
+    with plt.rc_context({"font.family": [chart_family(), "DejaVu Sans"]}):
+        figure, axes = plt.subplots(figsize=(6.4, 2.6), dpi=110)
+        axes.bar(labels or ["-"], values or [0], color="#3b6ea8")
+        axes.set_ylabel(ylabel)
+        axes.tick_params(axis="x", labelrotation=45 if len(labels) > 8 else 0, labelsize=7)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        plt.close(figure)
     buffer.seek(0)
     return buffer
 
 
 def report_pdf(report: Report, unit: OrgUnit) -> bytes:
-    """The report as an A4 PDF: Chinese text in STSong-Light, charts of task progress and indicator results."""
-    title = ParagraphStyle("title", fontName=FONT, fontSize=16, leading=22)
-    body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13)
-    heading = ParagraphStyle("heading", fontName=FONT, fontSize=12, leading=18, spaceBefore=6)
+    """The report as an A4 PDF: Chinese text in an embedded Noto Sans SC subset, charts of task progress and
+    indicator results. Safe to call from several threads (they take turns)."""
+    with _PDF_LOCK:
+        return _report_pdf(report, unit)
+
+
+def _report_pdf(report: Report, unit: OrgUnit) -> bytes:
+    title = ParagraphStyle("title", fontName=PDF_FONT, fontSize=16, leading=22)
+    body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=9, leading=13)
+    heading = ParagraphStyle("heading", fontName=PDF_FONT, fontSize=12, leading=18, spaceBefore=6)
     content = report.content or {}
     tasks = content.get("tasks") or {}
-    story: list[Any] = [Paragraph(f"{unit.name}{report.period}{LABEL[report.kind]}", title), Spacer(1, 4 * mm)]
+    texts: list[str] = []
+
+    def paragraph(text: str, style: ParagraphStyle) -> Paragraph:
+        texts.append(text)
+        return Paragraph(text, style)
+
+    story: list[Any] = [paragraph(f"{unit.name}{report.period}{LABEL[report.kind]}", title), Spacer(1, 4 * mm)]
     done, overdue, total = tasks.get("done", 0), tasks.get("overdue", 0), tasks.get("total", 0)
     story += [
-        Paragraph("任务进展（done / in progress / overdue）", heading),
+        paragraph("任务进展", heading),
         Image(
-            _chart(["done", "in progress", "overdue"], [done, max(total - done - overdue, 0), overdue], ylabel="tasks"),
+            _chart(["已完成", "进行中", "已逾期"], [done, max(total - done - overdue, 0), overdue], ylabel="任务数"),
             width=150 * mm,
             height=61 * mm,
         ),
@@ -169,9 +182,9 @@ def report_pdf(report: Report, unit: OrgUnit) -> bytes:
     indicators = [item for item in content.get("indicators") or [] if item.get("value") is not None][:40]
     if indicators:
         story += [
-            Paragraph("指标结果", heading),
+            paragraph("指标结果", heading),
             Image(
-                _chart([item["code"] for item in indicators], [item["value"] for item in indicators], ylabel="value"),
+                _chart([item["code"] for item in indicators], [item["value"] for item in indicators], ylabel="指标值"),
                 width=150 * mm,
                 height=61 * mm,
             ),
@@ -179,9 +192,9 @@ def report_pdf(report: Report, unit: OrgUnit) -> bytes:
     for section, header, rows in _sections(report, unit):
         if not rows:
             continue
-        story.append(Paragraph(section, heading))
-        cells = [[Paragraph(_escape(value), body) for value in row] for row in [header, *rows]]
-        table = Table(cells, repeatRows=1)
+        story.append(paragraph(section, heading))
+        cells = [[paragraph(_escape(value), body) for value in row] for row in [header, *rows]]
+        table = Table(cells, colWidths=_widths([header, *rows], WIDTH), repeatRows=1, splitInRow=1)
         table.setStyle(
             TableStyle(
                 [
@@ -193,10 +206,21 @@ def report_pdf(report: Report, unit: OrgUnit) -> bytes:
         )
         story.append(table)
     buffer = io.BytesIO()
-    SimpleDocTemplate(
-        buffer, pagesize=A4, title=f"{unit.name} {report.period}", leftMargin=15 * mm, rightMargin=15 * mm
-    ).build(story)
+    with pdf_font("".join(texts)):
+        SimpleDocTemplate(
+            buffer, pagesize=A4, title=f"{unit.name} {report.period}", leftMargin=15 * mm, rightMargin=15 * mm
+        ).build(story)
     return buffer.getvalue()
+
+
+WIDTH = A4[0] - 30 * mm  # between the margins
+
+
+def _widths(rows: list[list[Any]], total: float) -> list[float]:
+    """Column widths in proportion to each column's longest text (capped), so a long text wraps instead of
+    pushing the other columns to nothing; rows taller than a page split (splitInRow)."""
+    weights = [min(max(len(str(row[column] or "")) for row in rows), 40) + 4 for column in range(len(rows[0]))]
+    return [total * weight / sum(weights) for weight in weights]
 
 
 def _escape(value: Any) -> str:
@@ -212,7 +236,8 @@ async def export_report(session: AsyncSession, *, actor: Principal, report_id: i
     report, unit = await get_report(session, actor=actor, report_id=report_id)
     name = f"report-{unit.code}-{report.kind.value}-{report.period}.{fmt}"
     if fmt == "pdf":
-        return report_pdf(report, unit), "application/pdf", name
+        # Off the event loop: a first export converts glyphs, a long text takes seconds to lay out.
+        return await asyncio.to_thread(report_pdf, report, unit), "application/pdf", name
     if report.kind == ReportKind.self_assessment:
         assert unit.id is not None
         return await overview_workbook(session, actor=actor, unit_id=unit.id, period=report.period), XLSX, name

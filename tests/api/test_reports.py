@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth.models import Role
 from shared.reports.models import Report
 from tests.support.factories import bearer, make_plan, make_tree, make_user
+from tests.support.pdf import embedded_fonts, page_text
 
 
 async def _world(session: AsyncSession) -> tuple[dict, dict[str, int]]:
@@ -114,7 +115,9 @@ async def test_a_report_exports_to_xlsx_and_to_a_pdf_with_chinese_text(
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     pdf = await client.get(f"/api/v1/reports/{report['id']}/export", params={"format": "pdf"}, headers=headers["clerk"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    assert b"STSong-Light" in pdf.content and b"/Image" in pdf.content
+    assert b"/Image" in pdf.content
+    assert {font.base_font.split("+")[1] for font in embedded_fonts(pdf.content)} == {"NotoSansSC-Regular"}
+    assert "工作动态" in page_text(pdf.content) and "报送单位" in page_text(pdf.content)
 
 
 async def test_the_calendar_lists_what_is_due_next(client: AsyncClient, session: AsyncSession) -> None:
