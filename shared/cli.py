@@ -135,6 +135,30 @@ def bench(
 
 
 @app.command()
+def sync(
+    peer: Annotated[
+        list[str] | None, typer.Option("--peer", help="only this peer (repeatable; paused ones too)")
+    ] = None,
+    compact_days: Annotated[
+        float | None, typer.Option(help="also compact this instance's own change log older than this many days")
+    ] = None,
+) -> None:
+    """Pull every active federation peer (or those named) once; exit code 1 when one failed."""
+    from shared.federation.service import compact_now, pull_now
+
+    results = asyncio.run(pull_now(names=peer))
+    for result in results:
+        state = "ok" if result.ok else f"FAILED: {result.error}"
+        typer.echo(f"{result.peer}: {result.rows} rows in {result.pages} pages, {result.seconds:.2f} s, {state}")
+    if not results:
+        typer.echo("no active peers")
+    if compact_days is not None:
+        typer.echo(f"compacted {asyncio.run(compact_now(days=compact_days))} superseded changes")
+    if any(not result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo() -> None:
     """Load the demo district, plan and users into an empty database (DEMO_MODE only)."""
     from shared.demo.loader import load_demo

@@ -1,6 +1,17 @@
 """The API service: REST for people, mini-programs and peers."""
 
-from services.api.routes import activities, audit, auth, facilities, indicators, org_units, plans, statistics, tasks
+from services.api.routes import (
+    activities,
+    audit,
+    auth,
+    facilities,
+    federation,
+    indicators,
+    org_units,
+    plans,
+    statistics,
+    tasks,
+)
 from services.common.app import create_service_app
 
 app = create_service_app(
@@ -11,5 +22,6 @@ app = create_service_app(
     ),
     service="api",
 )
-for module in (auth, org_units, plans, tasks, facilities, statistics, activities, indicators, audit):
+for module in (auth, org_units, plans, tasks, facilities, statistics, activities, indicators, audit, federation):
     app.include_router(module.router)
+app.include_router(federation.peer_router)
