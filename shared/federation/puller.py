@@ -170,7 +170,7 @@ async def pull_peer(
         if peer.root_code is None or peer.instance_id is None:
             await _record(factory, peer.id, root_code=root_code, instance_id=str(manifest.get("instance_id"))[:40])
         cursor, page = peer.cursor, peer.snapshot_token
-        wants_snapshot = cursor is None or page is not None
+        wants_snapshot = page is not None  # a fresh peer reads the log from its start; 410 sends it to a snapshot
         remaining = 0
         for _page in range(options.max_pages):
             if wants_snapshot:
@@ -198,7 +198,7 @@ async def pull_peer(
                     client,
                     f"{base}/federation/v1/changes",
                     token=token,
-                    params={"since": cursor, "limit": options.page_limit},
+                    params={"limit": options.page_limit} | ({"since": cursor} if cursor else {}),
                     options=options,
                 )
             except PeerAnswer as exc:
@@ -206,6 +206,8 @@ async def pull_peer(
                     wants_snapshot = True
                     continue
                 raise
+            if body.get("since") != (cursor or ""):
+                raise PeerRefused("the peer answered for another cursor (a stale or replayed page); nothing applied")
             items = _items(body)
             next_cursor = body.get("next_cursor")
             if not isinstance(next_cursor, str) or not isinstance(body.get("has_more"), bool):

@@ -74,6 +74,7 @@ class FeedItem(BaseModel):
 class ChangesPublic(BaseModel):
     """A page of the change feed."""
 
+    since: str = Field(description="the cursor this page answers (empty: from the start)")
     items: list[FeedItem]
     next_cursor: str
     has_more: bool

@@ -41,6 +41,7 @@ async def get_changes(
     """Every row created, changed or deleted after the cursor, in commit order, never past a running transaction."""
     page = await feed.changes(session, actor=actor, since=since, limit=limit, org_unit=org_unit)
     return ChangesPublic(
+        since=since or "",
         items=[FeedItem(**vars(item)) for item in page.items],
         next_cursor=page.next_cursor,
         has_more=page.has_more,
