@@ -125,9 +125,9 @@ async def _bound(session: AsyncSession) -> tuple[int, int]:
         return int(row.xmin), xmax
     safe = xmax
     for xid32 in row.running:
-        full = (xmax & ~0xFFFFFFFF) | int(xid32)  # widen the 32-bit xid with the current epoch
-        if full > xmax:
-            full -= 1 << 32
+        # Widen the 32-bit xid to the 64-bit one nearest xmax (it may be a little newer than the snapshot).
+        delta = (int(xid32) - xmax) & 0xFFFFFFFF
+        full = xmax + (delta - (1 << 32) if delta >= 1 << 31 else delta)
         safe = min(safe, full)
     return safe, xmax
 
