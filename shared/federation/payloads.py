@@ -13,7 +13,7 @@ from shared.db import UTCDateTime, metadata
 def table_of(name: str) -> Table:
     """The metadata table of a tracked table name."""
     if name not in metadata.tables:
-        import shared.models  # noqa: F401, PLC0415  (registers every table)
+        import shared.models  # noqa: F401  (registers every table)
     return metadata.tables[name]
 
 

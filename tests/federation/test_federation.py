@@ -1,9 +1,7 @@
 """A city and two districts as separate uvicorn processes, each with its own database, pulling over real HTTP."""
 
 import asyncio
-import os
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -36,6 +34,7 @@ from tests.support.processes import culturezone, environment, free_port, start_s
 
 K = OrgUnitKind
 OUTSIDE = "999999"  # a unit of district A's database outside the tree its peer token covers
+SET_FIGURE = "UPDATE data_value SET value = :value WHERE element_id = (SELECT id FROM data_element WHERE code = :code)"
 FAST = PullOptions(timeout_s=2.0, attempts=2, backoff_s=0.05, backoff_max_s=0.2, page_limit=50)
 
 
@@ -356,17 +355,9 @@ async def test_a_pull_between_overlapping_writers_never_skips_the_slower_one(reg
     try:
         async with engine.connect() as first, engine.connect() as second:
             slow = await first.begin()
-            await first.execute(
-                text(
-                    "UPDATE data_value SET value = 111 WHERE element_id = (SELECT id FROM data_element WHERE code = 'population')"
-                )
-            )
+            await first.execute(text(SET_FIGURE), {"value": 111, "code": "population"})
             fast = await second.begin()
-            await second.execute(
-                text(
-                    "UPDATE data_value SET value = 222 WHERE element_id = (SELECT id FROM data_element WHERE code = 'book_holdings')"
-                )
-            )
+            await second.execute(text(SET_FIGURE), {"value": 222, "code": "book_holdings"})
             await fast.commit()
             assert all(r.ok for r in await _pull(city, names=["zhongyuan"]))  # the pull in between
             figures = await city_figures(city.url, source="peer:zhongyuan")
@@ -417,6 +408,47 @@ def test_culturezone_sync_pulls_from_the_command_line(registered: dict[str, Inst
     assert "jinshui:" in done.stdout and "zhongyuan:" in done.stdout and "ok" in done.stdout
 
 
+def test_admins_register_list_pause_resume_and_remove_peers(registered: dict[str, Instance]) -> None:
+    city = registered["city"]
+    env = city.extra["env"]
+    for name, role in (("city-admin", "admin"), ("city-viewer", "viewer")):
+        made = culturezone("create-user", name, "--password", "a long passphrase", "--role", role, env=env)
+        assert made.returncode == 0, made.stderr
+    headers = {}
+    for name in ("city-admin", "city-viewer"):
+        login = httpx.post(f"{city.base}/api/v1/auth/token", data={"username": name, "password": "a long passphrase"})
+        headers[name] = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    api = f"{city.base}/api/v1/federation/peers"
+    body = {
+        "name": "jinshui-2",
+        "base_url": "http://127.0.0.1:9",
+        "covered_org_unit_code": "410100",
+        "token": "czt_x1234567",
+    }
+    assert httpx.post(api, json=body, headers=headers["city-viewer"]).status_code == 403
+    bad = httpx.post(api, json=body | {"base_url": "ftp://x"}, headers=headers["city-admin"])
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"].endswith("base_url")
+    created = httpx.post(api, json=body, headers=headers["city-admin"])
+    assert created.status_code == 201 and "token" not in created.json()
+    peer_id = created.json()["id"]
+    listed = {p["name"]: p for p in httpx.get(api, headers=headers["city-viewer"]).json()}
+    assert listed["jinshui"]["last_success_at"] is not None and listed["jinshui"]["lag_rows"] == 0
+    assert httpx.post(f"{api}/{peer_id}/pause", headers=headers["city-viewer"]).status_code == 403
+    assert httpx.post(f"{api}/{peer_id}/pause", headers=headers["city-admin"]).json()["status"] == "paused"
+    results = asyncio.run(_pull(city))
+    assert "jinshui-2" not in {r.peer for r in results}  # paused peers are not pulled
+    assert httpx.post(f"{api}/{peer_id}/resume", headers=headers["city-admin"]).json()["status"] == "active"
+    results = {r.peer: r for r in asyncio.run(_pull(city))}
+    assert not results["jinshui-2"].ok  # nobody listens there: reported, and the others are pulled all the same
+    assert results["jinshui"].ok and results["zhongyuan"].ok
+    health = httpx.get(f"{api}/{peer_id}", headers=headers["city-admin"]).json()
+    assert health["last_error"] and health["last_attempt_at"] and health["last_success_at"] is None
+    assert httpx.delete(f"{api}/{peer_id}", headers=headers["city-admin"]).status_code == 204
+    assert httpx.get(f"{api}/{peer_id}", headers=headers["city-admin"]).status_code == 404
+    audit = httpx.get(f"{city.base}/api/v1/audit", params={"entity": "peer"}, headers=headers["city-admin"])
+    assert audit.status_code == 200 and len(audit.json()) >= 4, audit.text
+
+
 def test_a_revoked_peer_token_is_refused(registered: dict[str, Instance]) -> None:
     b = registered["zhongyuan"]
     asyncio.run(_revoke(b))
@@ -428,6 +460,3 @@ async def _revoke(instance: Instance) -> None:
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE api_token SET revoked_at = CURRENT_TIMESTAMP"))
     await engine.dispose()
-
-
-_ = (AsyncIterator, Path, os)
