@@ -103,6 +103,7 @@ def bench(
     name: Annotated[str, typer.Argument(help="indicators")],
     scale: Annotated[float, typer.Option(help="fraction of the full size (1.0 = the issue's province)")] = 1.0,
     cases: Annotated[int, typer.Option(help="fuzz: requests generated over both apps' OpenAPI")] = 2000,
+    districts: Annotated[int, typer.Option(help="federation: district instances (one process and database each)")] = 20,
 ) -> None:
     """Run a benchmark on a scratch database beside the configured one; prints `name: value [unit]` lines."""
     from sqlalchemy.engine import make_url
@@ -110,6 +111,14 @@ def bench(
     from shared.bench.indicators import run_indicators_bench
     from shared.db_admin import sibling_url
 
+    if name == "federation":
+        from shared.bench.federation import run_federation_bench
+
+        source = get_settings().resolved_database_url
+        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_fedbench")
+        for line in run_federation_bench(url=url, districts=districts, rows=max(1, int(50_000 * scale))):
+            typer.echo(line)
+        return
     if name == "api":
         from shared.bench.api import run_api_bench
 
@@ -127,7 +136,7 @@ def bench(
             typer.echo(line)
         return
     if name != "indicators":
-        raise typer.BadParameter("one of: api, fuzz, indicators", param_hint="name")
+        raise typer.BadParameter("one of: api, federation, fuzz, indicators", param_hint="name")
     source = get_settings().resolved_database_url
     url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_bench")
     for line in run_indicators_bench(url=url, scale=scale):
