@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
@@ -88,20 +88,217 @@ async def apply_items(
     mapping = Mapping(peer=peer, covered_path=covered_path, covered_id=peer.covered_org_unit_id)
     await _load(session, mapping, items)
     pulled_at = now or utcnow()
-    for position, item in enumerate(items):
+    position = 0
+    while position < len(items):
+        end = _run_end(items, position)
         try:
-            await _apply_one(session, mapping, item, root_code=root_code, pulled_at=pulled_at)
+            if end - position > 1:
+                await _apply_run(session, mapping, items[position:end], pulled_at=pulled_at)
+            else:
+                await _apply_one(session, mapping, items[position], root_code=root_code, pulled_at=pulled_at)
+        except _RowRefused as exc:
+            _refuse(items, position + exc.index, exc.detail)
         except PeerRefused as exc:
-            raise PeerRefused(
-                f"row {position} ({item['table']} {item['id']}): {exc.detail}",
-                errors=[{"row": position, "field": item["table"], "message": exc.detail}],
-            ) from exc
+            _refuse(items, position, exc.detail)
         except (ValueError, TypeError, KeyError) as exc:
-            raise PeerRefused(
-                f"row {position} ({item.get('table')} {item.get('id')}): malformed ({exc})",
-                errors=[{"row": position, "message": f"malformed: {exc}"}],
-            ) from exc
+            _refuse(items, position, f"malformed ({exc})")
+        position = end
     return len(items)
+
+
+class _RowRefused(PeerRefused):
+    """A refusal of the row at `index` of a run."""
+
+    def __init__(self, index: int, detail: str) -> None:
+        super().__init__(detail)
+        self.index = index
+
+
+def _refuse(items: list[dict[str, Any]], position: int, detail: str) -> None:
+    item = items[position] if position < len(items) else {}
+    raise PeerRefused(
+        f"row {position} ({item.get('table')} {item.get('id')}): {detail}",
+        errors=[{"row": position, "field": str(item.get("table")), "message": detail}],
+    )
+
+
+BULK_MIN = 2
+
+
+def _bulk_table(name: str) -> bool:
+    """Whether rows of a table can be written a run at a time (no self-reference, no path or catalogue rules)."""
+    if name not in BY_TABLE or name in ("org_unit", "data_element"):
+        return False
+    return all(target != name for target in _foreign_keys(table_of(name)).values())
+
+
+def _run_end(items: list[dict[str, Any]], start: int) -> int:
+    """The end of the run of same-table, same-op rows from `start` that can be applied together."""
+    first = items[start]
+    if not isinstance(first, dict) or not _bulk_table(first.get("table", "")):
+        return start + 1
+    seen: set[int] = set()
+    end = start
+    while end < len(items) and end - start < 5000:
+        item = items[end]
+        if item.get("table") != first["table"] or item.get("op") != first.get("op") or item.get("id") in seen:
+            break
+        seen.add(item["id"])
+        end += 1
+    return end
+
+
+async def _apply_run(
+    session: AsyncSession, mapping: Mapping, items: list[dict[str, Any]], *, pulled_at: datetime
+) -> None:
+    """Apply consecutive rows of one table and op with a few set-based statements."""
+    name, op = items[0]["table"], items[0]["op"]
+    tracked = BY_TABLE[name]
+    table = table_of(name)
+    peer_id = mapping.peer.id
+    if op == "delete":
+        known = [item["id"] for item in items if (name, item["id"]) in mapping.local]
+        local_ids = [mapping.local[(name, remote)] for remote in known]
+        if not tracked.mirror_only and (ids := [i for i in local_ids if i is not None]):
+            await session.execute(delete(table).where(table.c.id.in_(ids)))
+        if known:
+            await session.execute(
+                delete(ROW).where(ROW.c.peer_id == peer_id, ROW.c.table_name == name, ROW.c.remote_id.in_(known))
+            )
+        for remote in known:
+            mapping.local.pop((name, remote), None)
+        return
+    if op != "upsert":
+        raise _RowRefused(0, f"unknown op {op!r}")
+    rows: list[dict[str, Any]] = []
+    values_list: list[dict[str, Any]] = []
+    foreign = _foreign_keys(table)
+    for index, item in enumerate(items):
+        try:
+            row = canonical(name, item["row"])
+            values = {column: to_python(name, column, value) for column, value in row.items() if column != "id"}
+        except (ValueError, TypeError, KeyError) as exc:
+            raise _RowRefused(index, f"malformed ({exc})") from exc
+        for column in tracked.drop:
+            values[column] = None
+        for column, target in foreign.items():
+            remote = values.get(column)
+            if remote is None:
+                continue
+            if target not in BY_TABLE:
+                values[column] = None
+                continue
+            mapped = mapping.local.get((target, int(remote)))
+            if mapped is None:
+                raise _RowRefused(
+                    index, f"{column} refers to {target} {remote}, which lies outside the subtree the peer covers"
+                )
+            values[column] = mapped
+        if name in SOURCE_TABLES:
+            values["source"] = f"peer:{mapping.peer.name}"[:40]
+        rows.append(row)
+        values_list.append(values)
+    local_ids: list[int | None] = [mapping.local.get((name, item["id"])) for item in items]
+    if not tracked.mirror_only:
+        local_ids = await _write_run(session, mapping, name=name, values_list=values_list, local_ids=local_ids)
+    known = [i for i, item in enumerate(items) if (name, item["id"]) in mapping.local]
+    fresh = [i for i, item in enumerate(items) if (name, item["id"]) not in mapping.local]
+    common = {"pulled_at": pulled_at, "generation": mapping.peer.generation}
+    if known:
+        statement = (
+            update(ROW)
+            .where(ROW.c.peer_id == peer_id, ROW.c.table_name == name, ROW.c.remote_id == bindparam("_remote"))
+            .values(local_id=bindparam("_local"), payload=bindparam("_payload"), **common)
+        )
+        await session.execute(
+            statement, [{"_remote": items[i]["id"], "_local": local_ids[i], "_payload": rows[i]} for i in known]
+        )
+    if fresh:
+        await session.execute(
+            insert(ROW),
+            [
+                {"peer_id": peer_id, "table_name": name, "remote_id": items[i]["id"], "local_id": local_ids[i],
+                 "payload": rows[i]} | common
+                for i in fresh
+            ],
+        )  # fmt: skip
+    for i, item in enumerate(items):
+        mapping.local[(name, item["id"])] = local_ids[i]
+
+
+async def _write_run(
+    session: AsyncSession,
+    mapping: Mapping,
+    *,
+    name: str,
+    values_list: list[dict[str, Any]],
+    local_ids: list[int | None],
+) -> list[int | None]:
+    """Update the rows this instance has (by origin, else by natural key) and insert the rest; their local ids."""
+    tracked = BY_TABLE[name]
+    table = table_of(name)
+    present = {i for i in local_ids if i is not None}
+    if present:
+        stored = set((await session.scalars(select(table.c.id).where(table.c.id.in_(present)))).all())
+        local_ids = [i if i in stored else None for i in local_ids]
+    missing = [index for index, local in enumerate(local_ids) if local is None]
+    if missing and tracked.natural_key:
+        found = await _by_natural_key(session, name=name, keys=[values_list[i] for i in missing])
+        for index in missing:
+            key = tuple(values_list[index].get(column) for column in tracked.natural_key)
+            if key in found:
+                try:
+                    await _check_adoptable(session, mapping, name=name, local_id=found[key])
+                except PeerRefused as exc:
+                    raise _RowRefused(index, exc.detail) from exc
+                local_ids[index] = found[key]
+    updates = [index for index, local in enumerate(local_ids) if local is not None]
+    for columns, group in _by_columns(updates, values_list).items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({column: bindparam(f"v_{column}") for column in columns})
+        )
+        await session.execute(
+            statement,
+            [{"_id": local_ids[i]} | {f"v_{c}": values_list[i][c] for c in columns} for i in group],
+        )
+    inserts = [index for index, local in enumerate(local_ids) if local is None]
+    for _columns, group in _by_columns(inserts, values_list).items():
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = list((await session.scalars(statement, [values_list[i] for i in group])).all())
+        for index, local in zip(group, ids, strict=True):
+            local_ids[index] = local
+    return local_ids
+
+
+def _by_columns(indexes: list[int], values_list: list[dict[str, Any]]) -> dict[tuple[str, ...], list[int]]:
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index in indexes:
+        groups.setdefault(tuple(sorted(values_list[index])), []).append(index)
+    return groups
+
+
+async def _by_natural_key(session: AsyncSession, *, name: str, keys: list[dict[str, Any]]) -> dict[tuple, int]:
+    """Local rows whose natural key matches one of these, by key (one query over the distinct values per column)."""
+    tracked = BY_TABLE[name]
+    table = table_of(name)
+    conditions = []
+    for column in tracked.natural_key:
+        values = {key.get(column) for key in keys}
+        known = [value for value in values if value is not None]
+        clause = table.c[column].in_(known) if known else None
+        if None in values:
+            clause = table.c[column].is_(None) if clause is None else or_(clause, table.c[column].is_(None))
+        conditions.append(clause)
+    wanted = {tuple(key.get(column) for column in tracked.natural_key) for key in keys}
+    query = select(table.c.id, *[table.c[column] for column in tracked.natural_key]).where(*conditions)
+    found: dict[tuple, int] = {}
+    for row in (await session.execute(query)).all():
+        key = tuple(row[1:])
+        if key in wanted:
+            found[key] = row[0]
+    return found
 
 
 async def _apply_one(

@@ -86,7 +86,30 @@ def _to_json(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+def _utc_text(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 32 and value[10] == "T" and value.endswith("+00:00")
+
+
+_FAST: dict[str, Any] = {
+    "text": lambda v: v if isinstance(v, str) else None,
+    "int": lambda v: v if type(v) is int else None,
+    "number": lambda v: float(v) if type(v) in (int, float) else None,
+    "bool": lambda v: v if type(v) is bool else None,
+    "date": lambda v: v if isinstance(v, str) and len(v) == 10 else None,
+    "datetime": lambda v: v if _utc_text(v) else None,
+}
+
+
 def canonical(table: str, payload: dict[str, Any]) -> dict[str, Any]:
     """A row in the one JSON form the feed serves (known columns only, typed, UTC timestamps)."""
-    columns = kinds(table)
-    return {name: _to_json(to_python(table, name, payload.get(name))) for name in columns if name in payload}
+    result: dict[str, Any] = {}
+    for name, kind in kinds(table).items():
+        if name not in payload:
+            continue
+        value = payload[name]
+        fast = _FAST.get(kind)
+        converted = None if value is None or fast is None else fast(value)
+        if converted is None and value is not None:
+            converted = _to_json(to_python(table, name, value))
+        result[name] = converted
+    return result
