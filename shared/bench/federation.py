@@ -175,8 +175,8 @@ def run_federation_bench(*, url: str, districts: int = 20, rows: int = 50_000, p
                 )
             )
             bases.append(f"http://127.0.0.1:{port}")
-        for base in bases:
-            _wait(base)
+        for base, process in zip(bases, processes, strict=True):
+            _wait(base, process)
         asyncio.run(_register(urls[0], bases, tokens))
         queue: Any = multiprocessing.get_context("spawn").Queue()
         child = multiprocessing.get_context("spawn").Process(target=_puller, args=(urls[0], page_limit, queue))
@@ -199,12 +199,12 @@ def run_federation_bench(*, url: str, districts: int = 20, rows: int = 50_000, p
     yield f"peak_rss_mb: {figures['peak_rss_mb']:.1f} MB"
 
 
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+def _wait(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 600  # twenty processes importing at once on two cores take a while
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise RuntimeError(f"the district at {base} did not start")
+    raise RuntimeError(f"the district at {base} did not start (exit code {process.poll()})")
