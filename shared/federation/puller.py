@@ -35,6 +35,8 @@ class PullOptions:
     backoff_max_s: float = 5.0
     page_limit: int = PAGE_LIMIT
     max_pages: int = 100_000
+    # Peers pulled at once: memory is about this many pages, whatever the number of peers and rows.
+    concurrency: int = 8
 
 
 @dataclass
@@ -275,11 +277,13 @@ async def pull_all_peers(
             peers = list((await session.scalars(query)).all())
             ours = await schema_version(session)
         limits = httpx.Limits(max_connections=max(10, 2 * len(peers)), max_keepalive_connections=max(10, len(peers)))
+        gate = asyncio.Semaphore(max(1, options.concurrency))
+
+        async def one(peer: Peer) -> PullResult:
+            async with gate:
+                return await pull_peer(peer, client=client, factory=factory, options=options, our_schema=ours)
+
         async with httpx.AsyncClient(limits=limits, transport=transport) as client:
-            return list(
-                await asyncio.gather(
-                    *(pull_peer(p, client=client, factory=factory, options=options, our_schema=ours) for p in peers)
-                )
-            )
+            return list(await asyncio.gather(*(one(peer) for peer in peers)))
     finally:
         write_intent.reset(token)
