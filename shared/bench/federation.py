@@ -119,9 +119,9 @@ async def _register(city_url: str, bases: list[str], tokens: list[str]) -> None:
         await engine.dispose()
 
 
-def _puller(city_url: str, page_limit: int, queue: Any) -> None:
+def _puller(city_url: str, page_limit: int, secret: str, queue: Any) -> None:
     """The city's pull rounds, in a process of their own so that its peak memory is the puller's alone."""
-    os.environ["SECRET_KEY"] = BENCH_SECRET
+    os.environ["SECRET_KEY"] = secret
 
     async def rounds() -> dict[str, float]:
         engine = make_engine(city_url)
@@ -139,7 +139,11 @@ def _puller(city_url: str, page_limit: int, queue: Any) -> None:
         return {"rows": sum(r.rows for r in first), "pull_s": pull_s, "idle_round_s": idle,
                 "idle_rows": sum(r.rows for r in second)}  # fmt: skip
 
-    figures = asyncio.run(rounds())
+    try:
+        figures: dict[str, Any] = asyncio.run(rounds())
+    except Exception as exc:  # reported by the parent, which fails with it
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
+        return
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(figures)
 
@@ -179,10 +183,14 @@ def run_federation_bench(*, url: str, districts: int = 20, rows: int = 50_000, p
             _wait(base, process)
         asyncio.run(_register(urls[0], bases, tokens))
         queue: Any = multiprocessing.get_context("spawn").Queue()
-        child = multiprocessing.get_context("spawn").Process(target=_puller, args=(urls[0], page_limit, queue))
+        child = multiprocessing.get_context("spawn").Process(
+            target=_puller, args=(urls[0], page_limit, os.environ["SECRET_KEY"], queue)
+        )
         child.start()
         figures = queue.get(timeout=3600)
         child.join()
+        if "error" in figures:
+            raise RuntimeError(f"the puller failed: {figures['error']}")
     finally:
         for process in processes:
             process.terminate()
