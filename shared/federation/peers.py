@@ -11,7 +11,8 @@ from shared.auth.scope import STAFF_ROLES, Principal
 from shared.concurrency import bump_version
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.federation.crypto import encrypt_token
-from shared.federation.models import Peer, PeerStatus
+from shared.federation.models import Peer, PeerStatus, PulledRow
+from shared.federation.registry import BY_TABLE
 from shared.federation.schemas import PeerCreate
 from shared.orgunits.models import OrgUnit
 
@@ -95,3 +96,31 @@ async def remove_peer(session: AsyncSession, *, actor: Principal, peer_id: int) 
     await record_change(
         session, actor=actor, action="delete", entity="peer", entity_id=peer_id, before=before, after=None
     )
+
+
+async def origin_of(session: AsyncSession, *, actor: Principal, table: str, row_id: int) -> dict[str, Any]:
+    """Where a local row came from: the peer, its id there, when it was pulled and the peer's last good pull."""
+    actor.require_role(STAFF_ROLES)
+    if table not in BY_TABLE:
+        raise InvalidInput(f"{table} is not a federated table ({', '.join(BY_TABLE)})", field="table")
+    found = (
+        await session.execute(
+            select(PulledRow, Peer)
+            .join(Peer, Peer.id == PulledRow.peer_id)
+            .where(PulledRow.table_name == table, PulledRow.local_id == row_id)
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"{table} {row_id} was not pulled from a peer (it was entered here, or does not exist)")
+    pulled, peer = found
+    await _visible(session, actor=actor, peer=peer, peer_id=peer.id)
+    return {
+        "table": table,
+        "id": row_id,
+        "peer_id": peer.id,
+        "peer": peer.name,
+        "remote_id": pulled.remote_id,
+        "pulled_at": pulled.pulled_at,
+        "peer_last_success_at": peer.last_success_at,
+        "row": pulled.payload,
+    }

@@ -55,6 +55,10 @@ class PeerUnavailable(Exception):
     """The peer could not be reached or answered nonsense after every retry."""
 
 
+class Overtaken(Exception):
+    """Another pull of the same peer moved it on meanwhile: this one stops, nothing wrong with the peer."""
+
+
 class PeerAnswer(Exception):
     """The peer answered with a client error (no retry)."""
 
@@ -189,7 +193,7 @@ async def pull_peer(
                     new_generation=page is None, finish_snapshot=done,
                 )  # fmt: skip
                 if not applied:
-                    raise PeerRefused("another pull of this peer moved it on meanwhile; this one stopped")
+                    raise Overtaken
                 cursor, page = after["cursor"], after["snapshot_token"]
                 wants_snapshot = not done
                 result.rows += len(items)
@@ -220,7 +224,7 @@ async def pull_peer(
                     after={"cursor": next_cursor},
                 )  # fmt: skip
                 if not applied:
-                    raise PeerRefused("another pull of this peer moved its cursor meanwhile; this one stopped")
+                    raise Overtaken
                 cursor = next_cursor
                 result.rows += len(items)
             result.pages += 1
@@ -237,6 +241,8 @@ async def pull_peer(
             lag_rows=remaining,
             lag_seconds=0.0,
         )
+    except Overtaken:
+        result.error = "overtaken by another pull of this peer (which goes on)"
     except (PeerUnavailable, PeerAnswer, AppError, DBAPIError) as exc:
         message = exc.detail if isinstance(exc, AppError) else str(exc)
         result.ok, result.error = False, message[:1000]

@@ -97,3 +97,16 @@ class ManifestPublic(BaseModel):
     root_org_unit_code: str | None
     catalogue_version: str
     tables: list[str]
+
+
+class OriginPublic(BaseModel):
+    """Where a pulled row came from and when."""
+
+    table: str
+    id: int
+    peer_id: int
+    peer: str
+    remote_id: int
+    pulled_at: datetime
+    peer_last_success_at: datetime | None
+    row: dict[str, Any]

@@ -408,6 +408,15 @@ def test_culturezone_sync_pulls_from_the_command_line(registered: dict[str, Inst
     assert "jinshui:" in done.stdout and "zhongyuan:" in done.stdout and "ok" in done.stdout
 
 
+async def test_two_pulls_of_one_peer_at_once_apply_each_page_once(registered: dict[str, Instance]) -> None:
+    city, a = registered["city"], registered["jinshui"]
+    await write_values(a.url, [("new_books", "410105002000", str(y), y) for y in range(1900, 2019)])
+    first, second = await asyncio.gather(_pull(city, names=["jinshui"]), _pull(city, names=["jinshui"]))
+    assert first[0].ok and second[0].ok, (first, second)  # the slower one stops where the other went on
+    assert await city_copy(city.url, "jinshui") == await _in_tree(a)
+    assert (await _peer(city, "jinshui")).last_error is None
+
+
 def test_admins_register_list_pause_resume_and_remove_peers(registered: dict[str, Instance]) -> None:
     city = registered["city"]
     env = city.extra["env"]
@@ -445,6 +454,21 @@ def test_admins_register_list_pause_resume_and_remove_peers(registered: dict[str
     assert health["last_error"] and health["last_attempt_at"] and health["last_success_at"] is None
     assert httpx.delete(f"{api}/{peer_id}", headers=headers["city-admin"]).status_code == 204
     assert httpx.get(f"{api}/{peer_id}", headers=headers["city-admin"]).status_code == 404
+    origins = f"{city.base}/api/v1/federation/origins"
+    engine = city.engine()
+
+    async def ids() -> tuple[int, int]:
+        async with engine.connect() as connection:
+            pulled = await connection.scalar(text("SELECT id FROM data_value WHERE source = 'peer:jinshui' LIMIT 1"))
+            own = await connection.scalar(text("SELECT id FROM org_unit WHERE code = '410100'"))
+        await engine.dispose()
+        return pulled, own
+
+    pulled_id, own_id = asyncio.run(ids())
+    origin = httpx.get(f"{origins}/data_value/{pulled_id}", headers=headers["city-viewer"])
+    assert origin.status_code == 200 and origin.json()["peer"] == "jinshui" and origin.json()["pulled_at"]
+    assert httpx.get(f"{origins}/org_unit/{own_id}", headers=headers["city-viewer"]).status_code == 404
+    assert httpx.get(f"{origins}/user_account/1", headers=headers["city-viewer"]).status_code == 422
     audit = httpx.get(f"{city.base}/api/v1/audit", params={"entity": "peer"}, headers=headers["city-admin"])
     assert audit.status_code == 200 and len(audit.json()) >= 4, audit.text
 

@@ -2,13 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from services.common.deps import CurrentUser, SessionDep
 from shared.db import StoredId
 from shared.federation import feed, peers
 from shared.federation.models import PeerStatus
-from shared.federation.schemas import ChangesPublic, FeedItem, ManifestPublic, PeerCreate, PeerPublic, SnapshotPublic
+from shared.federation.schemas import (
+    ChangesPublic,
+    FeedItem,
+    ManifestPublic,
+    OriginPublic,
+    PeerCreate,
+    PeerPublic,
+    SnapshotPublic,
+)
 
 router = APIRouter(prefix="/federation/v1", tags=["federation"])
 peer_router = APIRouter(prefix="/api/v1/federation", tags=["federation"])
@@ -106,3 +114,15 @@ async def resume_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId
 async def delete_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId) -> None:
     """Stop pulling a peer and forget its provenance rows (the pulled rows stay)."""
     await peers.remove_peer(session, actor=actor, peer_id=peer_id)
+
+
+@peer_router.get(
+    "/origins/{table}/{row_id}",
+    response_model=OriginPublic,
+    responses={404: {"description": "the row was entered here (or does not exist)"}},
+)
+async def get_origin(
+    session: SessionDep, actor: CurrentUser, table: Annotated[str, Path(max_length=60)], row_id: StoredId
+) -> OriginPublic:
+    """Where a row of this instance came from: the peer, its id there, when it was pulled."""
+    return OriginPublic(**await peers.origin_of(session, actor=actor, table=table, row_id=row_id))
