@@ -124,3 +124,15 @@ async def origin_of(session: AsyncSession, *, actor: Principal, table: str, row_
         "peer_last_success_at": peer.last_success_at,
         "row": pulled.payload,
     }
+
+
+async def peers_to_pull(session: AsyncSession, *, actor: Principal, names: list[str] | None) -> list[str]:
+    """The names of the peers an admin asks to pull now (every active one of the subtree when none is named)."""
+    actor.require_role([Role.admin])
+    visible = {peer.name: peer for peer in await list_peers(session, actor=actor)}
+    if not names:
+        return [name for name, peer in visible.items() if peer.status == PeerStatus.active]
+    unknown = [name for name in names if name not in visible]
+    if unknown:
+        raise NotFound(f"no peer named {', '.join(unknown)} in your subtree")
+    return list(dict.fromkeys(names))

@@ -2,9 +2,10 @@
 in one transaction together with the cursor that follows it."""
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.clock import now as clock_now
 from shared.db import get_sessionmaker, utcnow, write_intent
 from shared.errors import AppError
 from shared.federation.apply import PeerRefused, apply_items, forget_stale
@@ -109,8 +111,18 @@ def _items(body: dict, *, key: str = "items") -> list[dict[str, Any]]:
     return items
 
 
+@contextlib.asynccontextmanager
+async def _writing() -> AsyncIterator[None]:
+    """Sessions opened inside will write (on SQLite: take the write lock when they begin)."""
+    token = write_intent.set(True)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
+
+
 async def _record(factory: async_sessionmaker[AsyncSession], peer_id: int, **values: Any) -> None:
-    async with factory() as session:
+    async with _writing(), factory() as session:
         await session.execute(update(Peer).where(Peer.id == peer_id).values(**values))
         await session.commit()
 
@@ -125,9 +137,10 @@ async def _apply_page(
     after: dict[str, Any],
     new_generation: bool = False,
     finish_snapshot: bool = False,
+    clock: Callable[[], datetime] = utcnow,
 ) -> bool:
     """One page and its cursor in one transaction; False when another puller moved the peer on meanwhile."""
-    async with factory() as session:
+    async with _writing(), factory() as session:
         query = select(Peer).where(Peer.id == peer_id).execution_options(populate_existing=True)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
@@ -139,7 +152,7 @@ async def _apply_page(
             setattr(peer, key, value)
         if new_generation:
             peer.generation += 1
-        await apply_items(session, peer=peer, items=items, root_code=root_code)
+        await apply_items(session, peer=peer, items=items, root_code=root_code, now=clock())
         if finish_snapshot:
             await forget_stale(session, peer=peer, root_code=root_code)
         peer.rows_pulled += len(items)
@@ -154,6 +167,7 @@ async def pull_peer(
     factory: async_sessionmaker[AsyncSession],
     options: PullOptions,
     our_schema: str,
+    clock: Callable[[], datetime] = utcnow,
 ) -> PullResult:
     """Pull one peer until it has nothing more; record its health either way."""
     assert peer.id is not None
@@ -190,7 +204,7 @@ async def pull_peer(
                 after = {"snapshot_token": next_page, "cursor": resume if done else None}
                 applied = await _apply_page(
                     factory, peer_id=peer.id, expect=(cursor, page), items=items, root_code=root_code, after=after,
-                    new_generation=page is None, finish_snapshot=done,
+                    new_generation=page is None, finish_snapshot=done, clock=clock,
                 )  # fmt: skip
                 if not applied:
                     raise Overtaken
@@ -221,7 +235,7 @@ async def pull_peer(
             if next_cursor != cursor or items:
                 applied = await _apply_page(
                     factory, peer_id=peer.id, expect=(cursor, None), items=items, root_code=root_code,
-                    after={"cursor": next_cursor},
+                    after={"cursor": next_cursor}, clock=clock,
                 )  # fmt: skip
                 if not applied:
                     raise Overtaken
@@ -231,7 +245,7 @@ async def pull_peer(
             remaining = int(body.get("remaining") or 0)
             if not body["has_more"]:
                 break
-        now = utcnow()
+        now = clock()
         await _record(
             factory,
             peer.id,
@@ -246,7 +260,7 @@ async def pull_peer(
     except (PeerUnavailable, PeerAnswer, AppError, DBAPIError) as exc:
         message = exc.detail if isinstance(exc, AppError) else str(exc)
         result.ok, result.error = False, message[:1000]
-        now = utcnow()
+        now = clock()
         last_success = peer.last_success_at
         await _record(
             factory,
@@ -269,27 +283,25 @@ async def pull_all_peers(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[PullResult]:
     """Pull every active peer (or those named) concurrently; one result per peer. The scheduler's job calls this."""
-    del now  # the pull stamps rows with the database session's clock (utcnow); accepted for the job signature
-    token = write_intent.set(True)
+    clock = now or clock_now
+    factory = session_factory or (
+        async_sessionmaker(engine, expire_on_commit=False) if engine is not None else get_sessionmaker()
+    )
+    options = options or PullOptions()
+    reading = write_intent.set(False)  # the peer list is only read (a caller's write intent is not ours)
     try:
-        factory = session_factory or (
-            async_sessionmaker(engine, expire_on_commit=False) if engine is not None else get_sessionmaker()
-        )
-        options = options or PullOptions()
         async with factory() as session:
-            query = select(Peer).order_by(Peer.name)
             wanted = Peer.name.in_(names) if names else Peer.status == PeerStatus.active
-            query = query.where(wanted)
-            peers = list((await session.scalars(query)).all())
+            peers = list((await session.scalars(select(Peer).where(wanted).order_by(Peer.name))).all())
             ours = await schema_version(session)
-        limits = httpx.Limits(max_connections=max(10, 2 * len(peers)), max_keepalive_connections=max(10, len(peers)))
-        gate = asyncio.Semaphore(max(1, options.concurrency))
-
-        async def one(peer: Peer) -> PullResult:
-            async with gate:
-                return await pull_peer(peer, client=client, factory=factory, options=options, our_schema=ours)
-
-        async with httpx.AsyncClient(limits=limits, transport=transport) as client:
-            return list(await asyncio.gather(*(one(peer) for peer in peers)))
     finally:
-        write_intent.reset(token)
+        write_intent.reset(reading)
+    limits = httpx.Limits(max_connections=max(10, 2 * len(peers)), max_keepalive_connections=max(10, len(peers)))
+    gate = asyncio.Semaphore(max(1, options.concurrency))
+
+    async def one(peer: Peer) -> PullResult:
+        async with gate:
+            return await pull_peer(peer, client=client, factory=factory, options=options, our_schema=ours, clock=clock)
+
+    async with httpx.AsyncClient(limits=limits, transport=transport) as client:
+        return list(await asyncio.gather(*(one(peer) for peer in peers)))

@@ -110,3 +110,17 @@ class OriginPublic(BaseModel):
     pulled_at: datetime
     peer_last_success_at: datetime | None
     row: dict[str, Any]
+
+
+class PullRequest(BaseModel):
+    """Which peers to pull now (none named: every active peer of your subtree)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peers: list[str] = Field(default_factory=list, max_length=200)
+
+
+class PullAccepted(BaseModel):
+    """The peers whose pull was started; their health shows how it went."""
+
+    peers: list[str]

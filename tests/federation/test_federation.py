@@ -1,6 +1,7 @@
 """A city and two districts as separate uvicorn processes, each with its own database, pulling over real HTTP."""
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -452,6 +453,27 @@ def test_admins_register_list_pause_resume_and_remove_peers(registered: dict[str
     assert results["jinshui"].ok and results["zhongyuan"].ok
     health = httpx.get(f"{api}/{peer_id}", headers=headers["city-admin"]).json()
     assert health["last_error"] and health["last_attempt_at"] and health["last_success_at"] is None
+    # The ingest service pulls on request, after answering; the peer's health shows the attempt.
+    port = free_port()
+    ingest = start_service("ingest", port=port, env=env)
+    try:
+        pulls = f"http://127.0.0.1:{port}/ingest/v1/federation/pulls"
+        assert httpx.post(pulls, json={"peers": ["jinshui"]}, headers=headers["city-viewer"]).status_code == 403
+        assert httpx.post(pulls, json={"peers": ["nowhere"]}, headers=headers["city-admin"]).status_code == 404
+        before = httpx.get(api, headers=headers["city-admin"]).json()
+        attempted = {p["name"]: p["last_attempt_at"] for p in before}
+        started = httpx.post(pulls, json={"peers": ["zhongyuan"]}, headers=headers["city-admin"])
+        assert started.status_code == 202 and started.json() == {"peers": ["zhongyuan"]}
+        for _ in range(100):
+            now = {p["name"]: p for p in httpx.get(api, headers=headers["city-admin"]).json()}
+            if now["zhongyuan"]["last_attempt_at"] != attempted["zhongyuan"]:
+                break
+            time.sleep(0.1)
+        assert now["zhongyuan"]["last_attempt_at"] != attempted["zhongyuan"] and now["zhongyuan"]["last_error"] is None
+        assert now["jinshui"]["last_attempt_at"] == attempted["jinshui"]
+    finally:
+        ingest.terminate()
+        ingest.wait(timeout=15)
     assert httpx.delete(f"{api}/{peer_id}", headers=headers["city-admin"]).status_code == 204
     assert httpx.get(f"{api}/{peer_id}", headers=headers["city-admin"]).status_code == 404
     origins = f"{city.base}/api/v1/federation/origins"

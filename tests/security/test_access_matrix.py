@@ -301,6 +301,7 @@ REQUESTS: dict[str, Callable[[World, Position], Call]] = {
     "POST /api/v1/federation/peers/{peer_id}/pause": lambda w, p: Call(f"/api/v1/federation/peers/{w.peer[p]}/pause"),
     "POST /api/v1/federation/peers/{peer_id}/resume": lambda w, p: Call(f"/api/v1/federation/peers/{w.peer[p]}/resume"),
     "DELETE /api/v1/federation/peers/{peer_id}": lambda w, p: Call(f"/api/v1/federation/peers/{w.peer[p]}"),
+    "POST /ingest/v1/federation/pulls": lambda w, p: Call("/ingest/v1/federation/pulls", json={"peers": [f"peer-{p}"]}),
     "POST /ingest/v1/imports (kind=tasks)": _task_table,
     "POST /ingest/v1/imports (kind=org_units)": _org_unit_file,
     "POST /ingest/v1/imports (kind=facilities)": lambda w, p: _csv(
