@@ -177,7 +177,7 @@ def fuzz(*, cases: int, seed: int) -> Tally:
             except (AssertionError, BaseExceptionGroup) as exc:
                 report(kind, case, f"{response.status_code}: {_describe(exc)}")
 
-    examples = max(1, cases // (2 * len(operations)))
+    examples = max(1, -(-cases // (2 * len(operations))))  # rounded up: adding operations never thins the run
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             generated = operation.as_strategy(generation_mode=mode)
