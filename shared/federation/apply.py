@@ -127,7 +127,7 @@ BULK_MIN = 2
 
 def _bulk_table(name: str) -> bool:
     """Whether rows of a table can be written a run at a time (no self-reference, no path or catalogue rules)."""
-    if name not in BY_TABLE or name in ("org_unit", "data_element"):
+    if name not in BY_TABLE or name == "org_unit":
         return False
     return all(target != name for target in _foreign_keys(table_of(name)).values())
 
@@ -247,12 +247,14 @@ async def _write_run(
         for index in missing:
             key = tuple(values_list[index].get(column) for column in tracked.natural_key)
             if key in found:
-                try:
-                    await _check_adoptable(session, mapping, name=name, local_id=found[key])
-                except PeerRefused as exc:
-                    raise _RowRefused(index, exc.detail) from exc
+                if name != "data_element":  # the catalogue is shared by every peer
+                    try:
+                        await _check_adoptable(session, mapping, name=name, local_id=found[key])
+                    except PeerRefused as exc:
+                        raise _RowRefused(index, exc.detail) from exc
                 local_ids[index] = found[key]
-    updates = [index for index, local in enumerate(local_ids) if local is not None]
+    # The catalogue is shared: a data element is mapped, never overwritten.
+    updates = [] if name == "data_element" else [index for index, local in enumerate(local_ids) if local is not None]
     for columns, group in _by_columns(updates, values_list).items():
         statement = (
             update(table)
