@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 import shared.models  # noqa: F401  (registers every table on the metadata)
 from shared.config import get_settings
 from shared.db import UTCDateTime, make_engine, metadata
+from shared.federation.triggers import install_change_triggers
 
 
 def _url() -> str:
@@ -34,6 +35,8 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        # Every table of the federation registry logs its changes (adding a table there is one line).
+        install_change_triggers(connection)
 
 
 def _skip_empty(_context: object, _revision: object, directives: list) -> None:

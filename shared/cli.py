@@ -100,9 +100,10 @@ def compute(
 
 @app.command()
 def bench(
-    name: Annotated[str, typer.Argument(help="indicators, api, citizen or fuzz")],
+    name: Annotated[str, typer.Argument(help="indicators, api, citizen, federation, fuzz or reports")],
     scale: Annotated[float, typer.Option(help="fraction of the full size (1.0 = the issue's province)")] = 1.0,
     cases: Annotated[int, typer.Option(help="fuzz: requests generated over both apps' OpenAPI")] = 2000,
+    districts: Annotated[int, typer.Option(help="federation: district instances (one process and database each)")] = 20,
 ) -> None:
     """Run a benchmark on a scratch database beside the configured one; prints `name: value [unit]` lines."""
     from sqlalchemy.engine import make_url
@@ -110,6 +111,14 @@ def bench(
     from shared.bench.indicators import run_indicators_bench
     from shared.db_admin import sibling_url
 
+    if name == "federation":
+        from shared.bench.federation import run_federation_bench
+
+        source = get_settings().resolved_database_url
+        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_fedbench")
+        for line in run_federation_bench(url=url, districts=districts, rows=max(1, int(50_000 * scale))):
+            typer.echo(line)
+        return
     if name == "api":
         from shared.bench.api import run_api_bench
 
@@ -143,7 +152,7 @@ def bench(
             typer.echo(line)
         return
     if name != "indicators":
-        raise typer.BadParameter("one of: api, citizen, fuzz, indicators, reports", param_hint="name")
+        raise typer.BadParameter("one of: api, citizen, federation, fuzz, indicators, reports", param_hint="name")
     source = get_settings().resolved_database_url
     url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_bench")
     for line in run_indicators_bench(url=url, scale=scale):
@@ -196,6 +205,30 @@ def schedule(
         await dispose_engine()
 
     asyncio.run(ticks())
+
+
+@app.command()
+def sync(
+    peer: Annotated[
+        list[str] | None, typer.Option("--peer", help="only this peer (repeatable; paused ones too)")
+    ] = None,
+    compact_days: Annotated[
+        float | None, typer.Option(help="also compact this instance's own change log older than this many days")
+    ] = None,
+) -> None:
+    """Pull every active federation peer (or those named) once; exit code 1 when one failed."""
+    from shared.federation.service import compact_now, pull_now
+
+    results = asyncio.run(pull_now(names=peer))
+    for result in results:
+        state = "ok" if result.ok else f"FAILED: {result.error}"
+        typer.echo(f"{result.peer}: {result.rows} rows in {result.pages} pages, {result.seconds:.2f} s, {state}")
+    if not results:
+        typer.echo("no active peers")
+    if compact_days is not None:
+        typer.echo(f"compacted {asyncio.run(compact_now(days=compact_days))} superseded changes")
+    if any(not result.ok for result in results):
+        raise typer.Exit(1)
 
 
 @app.command()

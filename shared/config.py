@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = 5.0
     delivery_max_attempts: int = 5
     delivery_backoff_seconds: float = 60.0
+    # Federation: how often the scheduler pulls the peers, how long superseded changes stay in the change log.
+    federation_pull_minutes: float = 10.0
+    change_log_retention_days: float = 7.0
     # Residents' side: WeChat (mini-program login and template messages), request limits, public caching.
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_app_id: str = ""

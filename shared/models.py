@@ -6,6 +6,7 @@ from shared.auth.models import ApiToken, User
 from shared.bookings.models import Booking, OpeningHours
 from shared.catalogue.models import ServiceItem
 from shared.facilities.models import Facility
+from shared.federation.models import ChangeLogEntry, Compaction, Instance, Peer, PulledRow
 from shared.feedback.models import Feedback, Rating
 from shared.indicators.models import IndicatorResult, MilestoneAssessment, PlanTarget
 from shared.notifications.models import Channel, Delivery, Notification, NotificationRead
@@ -30,7 +31,9 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Booking",
+    "ChangeLogEntry",
     "Channel",
+    "Compaction",
     "DataElement",
     "DataValue",
     "Delivery",
@@ -39,6 +42,7 @@ __all__ = [
     "Facility",
     "Feedback",
     "IndicatorResult",
+    "Instance",
     "JobRun",
     "MilestoneAssessment",
     "Notification",
@@ -46,12 +50,14 @@ __all__ = [
     "OpeningHours",
     "OrderCapacity",
     "OrgUnit",
+    "Peer",
     "Plan",
     "PlanPhase",
     "PlanTarget",
     "ProgressUpdate",
     "Proposal",
     "ProposalVote",
+    "PulledRow",
     "Rating",
     "Report",
     "ReportComment",

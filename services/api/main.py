@@ -10,6 +10,7 @@ from services.api.routes import (
     catalogue,
     citizens,
     facilities,
+    federation,
     indicators,
     notifications,
     orders,
@@ -51,5 +52,7 @@ for module in (
     orders,
     bookings,
     citizens,
+    federation,
 ):
     app.include_router(module.router)
+app.include_router(federation.peer_router)

@@ -3,11 +3,14 @@
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile, status
 
 from services.common.app import create_service_app
 from services.common.deps import CurrentUser, SessionDep
 from shared.db import StoredId
+from shared.federation.peers import peers_to_pull
+from shared.federation.puller import pull_all_peers
+from shared.federation.schemas import PullAccepted, PullRequest
 from shared.imports.service import ImportKind, run_import
 from shared.indicators.schemas import ComputationPublic, ComputationRequest
 from shared.indicators.service import run_computation
@@ -45,9 +48,28 @@ async def create_computation(session: SessionDep, actor: CurrentUser, body: Comp
     return ComputationPublic(**asdict(summary))
 
 
+@router.post(
+    "/federation/pulls",
+    response_model=PullAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["federation"],
+    responses={403: {"description": "admins only"}, 404: {"description": "a named peer is not in your subtree"}},
+)
+async def create_pull(
+    session: SessionDep, actor: CurrentUser, body: PullRequest, background: BackgroundTasks
+) -> PullAccepted:
+    """Pull peers now, after answering (admins); GET /api/v1/federation/peers shows how it went."""
+    names = await peers_to_pull(session, actor=actor, names=body.peers)
+    if names:
+        background.add_task(pull_all_peers, names=names)
+    return PullAccepted(peers=names)
+
+
 app = create_service_app(
     title="CultureZone ingest",
-    description="File imports (all-or-nothing, with row errors) and indicator computations for CultureZone.",
+    description=(
+        "File imports (all-or-nothing, with row errors), indicator computations and federation pulls for CultureZone."
+    ),
     service="ingest",
 )
 app.include_router(router)

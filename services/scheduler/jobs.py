@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import get_settings
+from shared.federation.puller import pull_all_peers
+from shared.federation.service import compact_change_log
 from shared.notifications.delivery import deliver_due
 from shared.reports import calendar
 
@@ -37,6 +39,18 @@ async def deliver(session: AsyncSession, now: datetime) -> dict[str, int]:
     return await deliver_due(session, at=now)
 
 
+async def federation_pull(session: AsyncSession, now: datetime) -> dict[str, int]:
+    """Pull every active peer; each page commits in its own transaction, so this job's session only records the run."""
+    results = await pull_all_peers()
+    failed = sum(not result.ok for result in results)
+    return {"peers": len(results), "failed": failed, "rows": sum(result.rows for result in results)}
+
+
+async def compact_changes(session: AsyncSession, now: datetime) -> int:
+    """Drop superseded changes of this instance's own change log older than the retention."""
+    return await compact_change_log(older_than=timedelta(days=get_settings().change_log_retention_days))
+
+
 JOBS: list[Job] = [
     Job("open_reports", calendar.open_reports),
     Job("remind", calendar.remind),
@@ -45,4 +59,6 @@ JOBS: list[Job] = [
     Job("recompute_indicators", calendar.recompute_indicators, daily_at=get_settings().nightly_hour),
     Job("queue_deliveries", calendar.queue_deliveries),
     Job("deliver", deliver),
+    Job("federation_pull", federation_pull, every=timedelta(minutes=get_settings().federation_pull_minutes)),
+    Job("compact_changes", compact_changes, daily_at=get_settings().nightly_hour),
 ]

@@ -24,6 +24,7 @@ ROLE_KEYWORDS: dict[str, tuple[str, ...]] = {
     "due": ("完成时间", "完成时限", "时间节点", "时限"),
 }
 
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """Why one row (1-based spreadsheet row) or the whole table was refused."""
@@ -440,4 +441,3 @@ def _finish_items(state: _State, draft: _TaskDraft, task_code: str) -> list[Pars
             state.error(item.row, "assignee", f"breakdown item {code} has no assignee")
         items.append(ParsedItem(code=code, title=item.title, assignees=item.assignees, due=item.due, row=item.row))
     return items
-

@@ -202,6 +202,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "POST",
+        "/api/v1/federation/peers",
+        ADMIN,
+        201,
+        403,
+        "register a lower instance whose root attaches under the target unit",
+    ),
+    Endpoint("POST", "/api/v1/federation/peers/{peer_id}/pause", ADMIN, 200, 404, "pause the target unit's peer"),
+    Endpoint("POST", "/api/v1/federation/peers/{peer_id}/resume", ADMIN, 200, 404, "resume the target unit's peer"),
+    Endpoint("DELETE", "/api/v1/federation/peers/{peer_id}", ADMIN, 204, 404, "remove the target unit's peer"),
+    Endpoint("POST", "/ingest/v1/federation/pulls", ADMIN, 202, 404, "pull the target unit's peer now"),
+    Endpoint(
+        "POST",
         "/ingest/v1/computations",
         (*PLANNERS, Role.unit_clerk),
         201,

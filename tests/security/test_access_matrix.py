@@ -26,6 +26,8 @@ from shared.concurrency import etag_of
 from shared.facilities.models import FacilityStatus, FacilityType
 from shared.facilities.schemas import FacilityCreate
 from shared.facilities.service import create_facility
+from shared.federation.peers import register_peer
+from shared.federation.schemas import PeerCreate
 from shared.imports.service import ImportKind
 from shared.notifications.models import Notification
 from shared.orgunits.models import Department, OrgUnit, OrgUnitKind
@@ -64,6 +66,7 @@ class World:
     report_etag: dict[Position, str] = field(default_factory=dict)
     submitted_report: dict[Position, int] = field(default_factory=dict)
     notification: dict[Position, int] = field(default_factory=dict)
+    peer: dict[Position, int] = field(default_factory=dict)
     unassigned_task: int = 0
     citizen: dict[Position, CitizenTargets] = field(default_factory=dict)
 
@@ -113,6 +116,15 @@ async def _targets(session: AsyncSession, *, world: World, position: Position, u
         actor=SYSTEM,
         data=ActivityCreate(type=ActivityType.lecture, org_unit_id=unit.id, occurred_on=date(2019, 3, 12)),
     )
+    peer = await register_peer(
+        session,
+        actor=SYSTEM,
+        data=PeerCreate(
+            name=f"peer-{position}", base_url="http://127.0.0.1:9", covered_org_unit_code=unit.code, token="czt_x" * 3
+        ),
+    )
+    assert peer.id is not None
+    world.peer[position] = peer.id
     assert task.id is not None and facility.id is not None and activity.id is not None
     world.user[position], world.plan[position], world.task[position] = user.id, plan.id, task.id
     world.facility[position], world.activity[position] = facility.id, activity.id
@@ -325,6 +337,19 @@ REQUESTS: dict[str, Callable[[World, Position], Call]] = {
     "POST /api/v1/notifications/{notification_id}/read": lambda w, p: Call(
         f"/api/v1/notifications/{w.notification[p]}/read"
     ),
+    "POST /api/v1/federation/peers": lambda w, p: Call(
+        "/api/v1/federation/peers",
+        json={
+            "name": "new-peer",
+            "base_url": "https://district.example",
+            "covered_org_unit_code": w.unit_code[p],
+            "token": "czt_new-peer-token",
+        },
+    ),
+    "POST /api/v1/federation/peers/{peer_id}/pause": lambda w, p: Call(f"/api/v1/federation/peers/{w.peer[p]}/pause"),
+    "POST /api/v1/federation/peers/{peer_id}/resume": lambda w, p: Call(f"/api/v1/federation/peers/{w.peer[p]}/resume"),
+    "DELETE /api/v1/federation/peers/{peer_id}": lambda w, p: Call(f"/api/v1/federation/peers/{w.peer[p]}"),
+    "POST /ingest/v1/federation/pulls": lambda w, p: Call("/ingest/v1/federation/pulls", json={"peers": [f"peer-{p}"]}),
     "POST /ingest/v1/imports (kind=tasks)": _task_table,
     "POST /ingest/v1/imports (kind=org_units)": _org_unit_file,
     "POST /ingest/v1/imports (kind=facilities)": lambda w, p: _csv(

@@ -1,0 +1,128 @@
+"""Federation: the change feed this instance serves to the level above, and the peers it pulls itself."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from services.common.deps import CurrentUser, SessionDep
+from shared.db import StoredId
+from shared.federation import feed, peers
+from shared.federation.models import PeerStatus
+from shared.federation.schemas import (
+    ChangesPublic,
+    FeedItem,
+    ManifestPublic,
+    OriginPublic,
+    PeerCreate,
+    PeerPublic,
+    SnapshotPublic,
+)
+
+router = APIRouter(prefix="/federation/v1", tags=["federation"])
+peer_router = APIRouter(prefix="/api/v1/federation", tags=["federation"])
+FEED_PROBLEMS = {
+    400: {"description": "the cursor or page token is garbage or from the future"},
+    401: {"description": "the token is unknown or revoked"},
+    403: {"description": "the org unit asked for lies outside the token's tree"},
+}
+OrgUnitParam = Annotated[str | None, Query(max_length=20, description="subtree root code (default: the token's)")]
+
+
+@router.get("/manifest", response_model=ManifestPublic, responses=FEED_PROBLEMS)
+async def get_manifest(session: SessionDep, actor: CurrentUser, org_unit: OrgUnitParam = None) -> ManifestPublic:
+    """Instance id, schema version, root org unit code and catalogue version (peer tokens and admins)."""
+    return ManifestPublic(**await feed.manifest(session, actor=actor, org_unit=org_unit))
+
+
+@router.get(
+    "/changes",
+    response_model=ChangesPublic,
+    responses=FEED_PROBLEMS | {410: {"description": "the log was compacted past the cursor: resync from the snapshot"}},
+)
+async def get_changes(
+    session: SessionDep,
+    actor: CurrentUser,
+    since: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 1000,
+    org_unit: OrgUnitParam = None,
+) -> ChangesPublic:
+    """Every row created, changed or deleted after the cursor, in commit order, never past a running transaction."""
+    page = await feed.changes(session, actor=actor, since=since, limit=limit, org_unit=org_unit)
+    return ChangesPublic(
+        since=since or "",
+        items=[FeedItem(**vars(item)) for item in page.items],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+        remaining=page.remaining,
+    )
+
+
+@router.get("/snapshot", response_model=SnapshotPublic, responses=FEED_PROBLEMS)
+async def get_snapshot(
+    session: SessionDep,
+    actor: CurrentUser,
+    page: Annotated[str | None, Query(max_length=300, description="next_page of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 1000,
+    org_unit: OrgUnitParam = None,
+) -> SnapshotPublic:
+    """The current rows of the subtree a page at a time; the last page's cursor continues in /changes."""
+    body = await feed.snapshot(session, actor=actor, page=page, limit=limit, org_unit=org_unit)
+    return SnapshotPublic(
+        items=[FeedItem(**vars(item)) for item in body["items"]], next_page=body["next_page"], cursor=body["cursor"]
+    )
+
+
+PEER_PROBLEMS = {
+    403: {"description": "only admins manage peers, inside their subtree"},
+    404: {"description": "no such peer in your subtree"},
+}
+
+
+@peer_router.post("/peers", response_model=PeerPublic, status_code=status.HTTP_201_CREATED, responses=PEER_PROBLEMS)
+async def create_peer(session: SessionDep, actor: CurrentUser, body: PeerCreate) -> PeerPublic:
+    """Register a lower instance to pull (admins); its token is stored encrypted and never shown again."""
+    return PeerPublic.model_validate(await peers.register_peer(session, actor=actor, data=body))
+
+
+@peer_router.get("/peers", response_model=list[PeerPublic], responses=PEER_PROBLEMS)
+async def list_peers(session: SessionDep, actor: CurrentUser) -> list[PeerPublic]:
+    """Every peer of your subtree with its health: last success, lag in rows and seconds, last error."""
+    return [PeerPublic.model_validate(peer) for peer in await peers.list_peers(session, actor=actor)]
+
+
+@peer_router.get("/peers/{peer_id}", response_model=PeerPublic, responses=PEER_PROBLEMS)
+async def get_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId) -> PeerPublic:
+    """One peer with its health."""
+    return PeerPublic.model_validate(await peers.get_peer(session, actor=actor, peer_id=peer_id))
+
+
+@peer_router.post("/peers/{peer_id}/pause", response_model=PeerPublic, responses=PEER_PROBLEMS)
+async def pause_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId) -> PeerPublic:
+    """Stop pulling a peer (its data stays, marked with the last successful pull)."""
+    peer = await peers.set_peer_status(session, actor=actor, peer_id=peer_id, status=PeerStatus.paused)
+    return PeerPublic.model_validate(peer)
+
+
+@peer_router.post("/peers/{peer_id}/resume", response_model=PeerPublic, responses=PEER_PROBLEMS)
+async def resume_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId) -> PeerPublic:
+    """Pull a paused peer again."""
+    peer = await peers.set_peer_status(session, actor=actor, peer_id=peer_id, status=PeerStatus.active)
+    return PeerPublic.model_validate(peer)
+
+
+@peer_router.delete("/peers/{peer_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PEER_PROBLEMS)
+async def delete_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId) -> None:
+    """Stop pulling a peer and forget its provenance rows (the pulled rows stay)."""
+    await peers.remove_peer(session, actor=actor, peer_id=peer_id)
+
+
+@peer_router.get(
+    "/origins/{table}/{row_id}",
+    response_model=OriginPublic,
+    responses={404: {"description": "the row was entered here (or does not exist)"}},
+)
+async def get_origin(
+    session: SessionDep, actor: CurrentUser, table: Annotated[str, Path(max_length=60)], row_id: StoredId
+) -> OriginPublic:
+    """Where a row of this instance came from: the peer, its id there, when it was pulled."""
+    return OriginPublic(**await peers.origin_of(session, actor=actor, table=table, row_id=row_id))

@@ -1,0 +1,307 @@
+"""Pulling every active peer concurrently: manifest check, then pages of changes (or a snapshot), each page applied
+in one transaction together with the cursor that follows it."""
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.clock import now as clock_now
+from shared.db import get_sessionmaker, utcnow, write_intent
+from shared.errors import AppError
+from shared.federation.apply import PeerRefused, apply_items, forget_stale
+from shared.federation.crypto import decrypt_token
+from shared.federation.feed import schema_version
+from shared.federation.models import Peer, PeerStatus
+
+PAGE_LIMIT = 2000
+SNAPSHOT_LIMIT = 2000
+
+
+@dataclass
+class PullOptions:
+    """How hard to try."""
+
+    timeout_s: float = 20.0
+    attempts: int = 4
+    backoff_s: float = 0.2
+    backoff_max_s: float = 5.0
+    page_limit: int = PAGE_LIMIT
+    max_pages: int = 100_000
+    # Peers pulled at once: memory is about this many pages, whatever the number of peers and rows.
+    concurrency: int = 8
+
+
+@dataclass
+class PullResult:
+    """What one peer's pull did."""
+
+    peer: str
+    rows: int = 0
+    pages: int = 0
+    ok: bool = True
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class PeerUnavailable(Exception):
+    """The peer could not be reached or answered nonsense after every retry."""
+
+
+class Overtaken(Exception):
+    """Another pull of the same peer moved it on meanwhile: this one stops, nothing wrong with the peer."""
+
+
+class PeerAnswer(Exception):
+    """The peer answered with a client error (no retry)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+
+
+async def _get(client: httpx.AsyncClient, url: str, *, token: str, params: dict, options: PullOptions) -> dict:
+    """GET JSON with retries (exponential backoff with full jitter) on transport errors, 5xx and broken bodies."""
+    last = "no attempt"
+    for attempt in range(options.attempts):
+        if attempt:
+            await asyncio.sleep(random.uniform(0, min(options.backoff_max_s, options.backoff_s * 2**attempt)))
+        try:
+            response = await client.get(
+                url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=options.timeout_s
+            )
+            if response.status_code >= 500:
+                last = f"HTTP {response.status_code} from {url}"
+                continue
+            if response.status_code >= 400:
+                try:
+                    detail = response.json().get("detail", response.text[:200])
+                except ValueError:
+                    detail = response.text[:200]
+                raise PeerAnswer(response.status_code, str(detail))
+            body = response.json()
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+            return body
+        except (httpx.TransportError, ValueError) as exc:  # reset, timeout, truncated or broken JSON
+            last = f"{type(exc).__name__}: {exc}"[:300]
+    raise PeerUnavailable(f"{url}: {last} (after {options.attempts} attempts)")
+
+
+def _items(body: dict, *, key: str = "items") -> list[dict[str, Any]]:
+    items = body.get(key)
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict)
+        and isinstance(i.get("table"), str)
+        and isinstance(i.get("id"), int)
+        and i.get("op") in ("upsert", "delete")
+        and isinstance(i.get("row"), dict)
+        for i in items
+    ):
+        raise PeerRefused("the peer's page is not a list of {table, id, op, row}")
+    return items
+
+
+@contextlib.asynccontextmanager
+async def _writing() -> AsyncIterator[None]:
+    """Sessions opened inside will write (on SQLite: take the write lock when they begin)."""
+    token = write_intent.set(True)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
+
+
+async def _record(factory: async_sessionmaker[AsyncSession], peer_id: int, **values: Any) -> None:
+    async with _writing(), factory() as session:
+        await session.execute(update(Peer).where(Peer.id == peer_id).values(**values))
+        await session.commit()
+
+
+async def _apply_page(
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    peer_id: int,
+    expect: tuple[str | None, str | None],
+    items: list[dict[str, Any]],
+    root_code: str,
+    after: dict[str, Any],
+    new_generation: bool = False,
+    finish_snapshot: bool = False,
+    clock: Callable[[], datetime] = utcnow,
+) -> bool:
+    """One page and its cursor in one transaction; False when another puller moved the peer on meanwhile."""
+    async with _writing(), factory() as session:
+        query = select(Peer).where(Peer.id == peer_id).execution_options(populate_existing=True)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        peer = await session.scalar(query)
+        if peer is None or (peer.cursor, peer.snapshot_token) != expect:
+            await session.rollback()
+            return False
+        for key, value in after.items():
+            setattr(peer, key, value)
+        if new_generation:
+            peer.generation += 1
+        await apply_items(session, peer=peer, items=items, root_code=root_code, now=clock())
+        if finish_snapshot:
+            await forget_stale(session, peer=peer, root_code=root_code)
+        peer.rows_pulled += len(items)
+        await session.commit()
+        return True
+
+
+async def pull_peer(
+    peer: Peer,
+    *,
+    client: httpx.AsyncClient,
+    factory: async_sessionmaker[AsyncSession],
+    options: PullOptions,
+    our_schema: str,
+    clock: Callable[[], datetime] = utcnow,
+) -> PullResult:
+    """Pull one peer until it has nothing more; record its health either way."""
+    assert peer.id is not None
+    result = PullResult(peer=peer.name)
+    started = time.perf_counter()
+    token = decrypt_token(peer.token_encrypted)
+    base = peer.base_url.rstrip("/")
+    try:
+        if token is None:
+            raise PeerRefused("the stored token cannot be decrypted (SECRET_KEY changed?): register the peer again")
+        manifest = await _get(client, f"{base}/federation/v1/manifest", token=token, params={}, options=options)
+        if manifest.get("schema_version") != our_schema:
+            raise PeerRefused(
+                f"schema version {manifest.get('schema_version')!r} differs from ours ({our_schema!r}): "
+                "upgrade both instances to the same release"
+            )
+        root_code = manifest.get("root_org_unit_code")
+        if not isinstance(root_code, str) or (peer.root_code is not None and root_code != peer.root_code):
+            raise PeerRefused(f"the peer's root is {root_code!r}, not the registered {peer.root_code!r}")
+        if peer.root_code is None or peer.instance_id is None:
+            await _record(factory, peer.id, root_code=root_code, instance_id=str(manifest.get("instance_id"))[:40])
+        cursor, page = peer.cursor, peer.snapshot_token
+        wants_snapshot = page is not None  # a fresh peer reads the log from its start; 410 sends it to a snapshot
+        remaining = 0
+        for _page in range(options.max_pages):
+            if wants_snapshot:
+                params: dict[str, Any] = {"limit": options.page_limit} | ({"page": page} if page else {})
+                body = await _get(client, f"{base}/federation/v1/snapshot", token=token, params=params, options=options)
+                items = _items(body)
+                next_page, resume = body.get("next_page"), body.get("cursor")
+                done = next_page is None
+                if (done and not isinstance(resume, str)) or not (done or isinstance(next_page, str)):
+                    raise PeerRefused("the peer's snapshot page carries neither a next page nor a cursor")
+                after = {"snapshot_token": next_page, "cursor": resume if done else None}
+                applied = await _apply_page(
+                    factory, peer_id=peer.id, expect=(cursor, page), items=items, root_code=root_code, after=after,
+                    new_generation=page is None, finish_snapshot=done, clock=clock,
+                )  # fmt: skip
+                if not applied:
+                    raise Overtaken
+                cursor, page = after["cursor"], after["snapshot_token"]
+                wants_snapshot = not done
+                result.rows += len(items)
+                result.pages += 1
+                continue
+            try:
+                body = await _get(
+                    client,
+                    f"{base}/federation/v1/changes",
+                    token=token,
+                    params={"limit": options.page_limit} | ({"since": cursor} if cursor else {}),
+                    options=options,
+                )
+            except PeerAnswer as exc:
+                if exc.status == 410:  # compacted past our cursor: start again from a snapshot
+                    wants_snapshot = True
+                    continue
+                raise
+            if body.get("since") != (cursor or ""):
+                raise PeerRefused("the peer answered for another cursor (a stale or replayed page); nothing applied")
+            items = _items(body)
+            next_cursor = body.get("next_cursor")
+            if not isinstance(next_cursor, str) or not isinstance(body.get("has_more"), bool):
+                raise PeerRefused("the peer's page lacks next_cursor / has_more")
+            if next_cursor != cursor or items:
+                applied = await _apply_page(
+                    factory, peer_id=peer.id, expect=(cursor, None), items=items, root_code=root_code,
+                    after={"cursor": next_cursor}, clock=clock,
+                )  # fmt: skip
+                if not applied:
+                    raise Overtaken
+                cursor = next_cursor
+                result.rows += len(items)
+            result.pages += 1
+            remaining = int(body.get("remaining") or 0)
+            if not body["has_more"]:
+                break
+        now = clock()
+        await _record(
+            factory,
+            peer.id,
+            last_attempt_at=now,
+            last_success_at=now,
+            last_error=None,
+            lag_rows=remaining,
+            lag_seconds=0.0,
+        )
+    except Overtaken:
+        result.error = "overtaken by another pull of this peer (which goes on)"
+    except (PeerUnavailable, PeerAnswer, AppError, DBAPIError) as exc:
+        message = exc.detail if isinstance(exc, AppError) else str(exc)
+        result.ok, result.error = False, message[:1000]
+        now = clock()
+        last_success = peer.last_success_at
+        await _record(
+            factory,
+            peer.id,
+            last_attempt_at=now,
+            last_error=result.error,
+            lag_seconds=(now - last_success).total_seconds() if last_success else None,
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def pull_all_peers(
+    *,
+    engine: AsyncEngine | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    now: Callable[[], datetime] | None = None,
+    names: list[str] | None = None,
+    options: PullOptions | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[PullResult]:
+    """Pull every active peer (or those named) concurrently; one result per peer. The scheduler's job calls this."""
+    clock = now or clock_now
+    factory = session_factory or (
+        async_sessionmaker(engine, expire_on_commit=False) if engine is not None else get_sessionmaker()
+    )
+    options = options or PullOptions()
+    reading = write_intent.set(False)  # the peer list is only read (a caller's write intent is not ours)
+    try:
+        async with factory() as session:
+            wanted = Peer.name.in_(names) if names else Peer.status == PeerStatus.active
+            peers = list((await session.scalars(select(Peer).where(wanted).order_by(Peer.name))).all())
+            ours = await schema_version(session)
+    finally:
+        write_intent.reset(reading)
+    limits = httpx.Limits(max_connections=max(10, 2 * len(peers)), max_keepalive_connections=max(10, len(peers)))
+    gate = asyncio.Semaphore(max(1, options.concurrency))
+
+    async def one(peer: Peer) -> PullResult:
+        async with gate:
+            return await pull_peer(peer, client=client, factory=factory, options=options, our_schema=ours, clock=clock)
+
+    async with httpx.AsyncClient(limits=limits, transport=transport) as client:
+        return list(await asyncio.gather(*(one(peer) for peer in peers)))
