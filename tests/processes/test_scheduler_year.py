@@ -74,26 +74,34 @@ def _fresh(base: str, name: str, *, around: date = date(2026, 1, 1)) -> str:
     return url
 
 
-def _scheduler(url: str, data_dir: Path) -> subprocess.Popen[str]:
+def _scheduler(url: str, data_dir: Path, name: str) -> tuple[subprocess.Popen[str], Path]:
     env = environment(database_url=url, data_dir=data_dir, SECRET_KEY="scheduler-year-secret-0123456789")
-    return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "schedule", "--once", *YEAR, *FAST],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Output goes to a file: a pipe nobody reads while the test polls fills up and stalls the scheduler.
+    log_path = data_dir / f"{name}.log"
+    with log_path.open("w") as log:
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "schedule", "--once", *YEAR, *FAST],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    return runner, log_path
+
+
+def _finish(runner: subprocess.Popen[str], log_path: Path) -> None:
+    runner.wait(timeout=540)
+    assert runner.returncode == 0, log_path.read_text()[-2000:]
 
 
 def test_two_schedulers_racing_through_a_year_make_each_report_and_reminder_once(
     own_database_url: str, tmp_path: Path
 ) -> None:
     url = _fresh(own_database_url, "race")
-    runners = [_scheduler(url, tmp_path), _scheduler(url, tmp_path)]
-    for runner in runners:
-        _out, err = runner.communicate(timeout=540)
-        assert runner.returncode == 0, err[-2000:]
+    runners = [_scheduler(url, tmp_path, "first"), _scheduler(url, tmp_path, "second")]
+    for runner, log_path in runners:
+        _finish(runner, log_path)
     counts = asyncio.run(_counts(url))
     assert counts["reports"] == EXPECTED_REPORTS
     assert counts["monthly"] == UNITS * 12
@@ -103,7 +111,7 @@ def test_two_schedulers_racing_through_a_year_make_each_report_and_reminder_once
 
 def test_killing_the_scheduler_mid_year_loses_and_duplicates_nothing(own_database_url: str, tmp_path: Path) -> None:
     url = _fresh(own_database_url, "kill")
-    victim = _scheduler(url, tmp_path)
+    victim, _log = _scheduler(url, tmp_path, "victim")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and asyncio.run(_counts(url))["reports"] < UNITS * 5:
         time.sleep(0.2)
@@ -112,9 +120,7 @@ def test_killing_the_scheduler_mid_year_loses_and_duplicates_nothing(own_databas
     victim.wait(timeout=30)
     partial = asyncio.run(_counts(url))
     assert 0 < partial["reports"] < EXPECTED_REPORTS
-    survivor = _scheduler(url, tmp_path)
-    _out, err = survivor.communicate(timeout=540)
-    assert survivor.returncode == 0, err[-2000:]
+    _finish(*_scheduler(url, tmp_path, "survivor"))
     counts = asyncio.run(_counts(url))
     assert counts["reports"] == EXPECTED_REPORTS
     assert counts["reminders"] == EXPECTED_REMINDERS
