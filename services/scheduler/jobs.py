@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import get_settings
+from shared.federation.feed import compact
 from shared.federation.puller import pull_all_peers
-from shared.federation.service import compact_change_log
 from shared.notifications.delivery import deliver_due
 from shared.reports import calendar
 
@@ -41,6 +41,8 @@ async def deliver(session: AsyncSession, now: datetime) -> dict[str, int]:
 
 async def federation_pull(session: AsyncSession, now: datetime) -> dict[str, int]:
     """Pull every active peer; each page commits in its own transaction, so this job's session only records the run."""
+    # End the job session's transaction first: on SQLite it holds the write lock (BEGIN IMMEDIATE) the pages need.
+    await session.commit()
     results = await pull_all_peers()
     failed = sum(not result.ok for result in results)
     return {"peers": len(results), "failed": failed, "rows": sum(result.rows for result in results)}
@@ -48,7 +50,8 @@ async def federation_pull(session: AsyncSession, now: datetime) -> dict[str, int
 
 async def compact_changes(session: AsyncSession, now: datetime) -> int:
     """Drop superseded changes of this instance's own change log older than the retention."""
-    return await compact_change_log(older_than=timedelta(days=get_settings().change_log_retention_days))
+    # In the job's own session: a second session would wait for this one's SQLite write lock until "database is locked".
+    return await compact(session, older_than=timedelta(days=get_settings().change_log_retention_days))
 
 
 JOBS: list[Job] = [
