@@ -148,7 +148,7 @@ def _puller(city_url: str, page_limit: int, secret: str, queue: Any) -> None:
     queue.put(figures)
 
 
-def run_federation_bench(*, url: str, districts: int = 20, rows: int = 50_000, page_limit: int = 2000) -> Iterator[str]:
+def run_federation_bench(*, url: str, districts: int = 20, rows: int = 50_000, page_limit: int = 5000) -> Iterator[str]:
     """Seed, serve, pull twice; yield the figure lines."""
     os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or BENCH_SECRET
     from shared.config import get_settings

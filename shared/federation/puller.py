@@ -23,8 +23,8 @@ from shared.federation.crypto import decrypt_token
 from shared.federation.feed import schema_version
 from shared.federation.models import Peer, PeerStatus
 
-PAGE_LIMIT = 2000
-SNAPSHOT_LIMIT = 2000
+PAGE_LIMIT = 5000
+SNAPSHOT_LIMIT = 5000
 
 
 @dataclass
