@@ -1,10 +1,10 @@
 """Applying a peer's rows: map its ids to ours, attach its root under the covered unit, refuse what lies outside."""
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -362,7 +362,7 @@ async def _remember_fresh(
             ],
         )
         return
-    payloads = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows]
+    payloads = [orjson.dumps(row).decode() for row in rows]
     source = select(
         bindparam("peer", peer_id, type_=ROW.c.peer_id.type),
         bindparam("name", name, type_=ROW.c.table_name.type),
