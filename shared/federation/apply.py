@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
     bindparam,
     cast,
     delete,
@@ -61,7 +62,12 @@ class Mapping:
 
 
 def _foreign_keys(table: Table) -> dict[str, str]:
-    return {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+    return _FOREIGN_KEYS.get(table.name) or _FOREIGN_KEYS.setdefault(
+        table.name, {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+    )
+
+
+_FOREIGN_KEYS: dict[str, dict[str, str]] = {}
 
 
 async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, Any]]) -> None:
@@ -78,8 +84,13 @@ async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, A
         ids -= {key[1] for key in mapping.local if key[0] == table}
         for start in range(0, len(ids), 5000):
             chunk = list(ids)[start : start + 5000]
+            wanted_ids = (
+                ROW.c.remote_id == any_(bindparam("ids", chunk, type_=ARRAY(ROW.c.remote_id.type)))
+                if session.get_bind().dialect.name == "postgresql"
+                else ROW.c.remote_id.in_(chunk)  # one array parameter on PostgreSQL, not thousands
+            )
             query = select(ROW.c.remote_id, ROW.c.local_id).where(
-                ROW.c.peer_id == mapping.peer.id, ROW.c.table_name == table, ROW.c.remote_id.in_(chunk)
+                ROW.c.peer_id == mapping.peer.id, ROW.c.table_name == table, wanted_ids
             )
             for remote_id, local_id in (await session.execute(query)).all():
                 mapping.local[(table, remote_id)] = local_id
