@@ -25,11 +25,12 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import UTCDateTime, utcnow
@@ -333,20 +334,19 @@ def _arrayable(table: Table, columns: tuple[str, ...]) -> bool:
     return "id" not in columns and all(_plain_type(table.c[name].type) for name in names)
 
 
+_SEQUENCES: dict[str, str] = {}
+
+
 async def _insert_unnest(
     session: AsyncSession, table: Table, *, columns: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> list[int]:
     """Insert rows with one statement on PostgreSQL: ids drawn from the table's sequence first, then every column
     as one array parameter (a run of thousands of rows is a few parameters, not thousands of bound values)."""
-    ids = list(
-        (
-            await session.scalars(
-                select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(
-                    func.generate_series(1, len(rows))
-                )
-            )
-        ).all()
+    sequence = _SEQUENCES.get(table.name) or _SEQUENCES.setdefault(
+        table.name, await session.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
     )
+    draw = select(func.nextval(cast(literal(sequence), REGCLASS))).select_from(func.generate_series(1, len(rows)))
+    ids = list((await session.scalars(draw)).all())
     defaults = _defaults(table, columns)
     arrays = {"id": ids} | {name: [row[name] for row in rows] for name in columns}
     arrays |= {name: [value] * len(rows) for name, value in defaults.items()}
