@@ -60,6 +60,10 @@ class Mapping:
     covered_id: int
     local: dict[tuple[str, int], int | None] = field(default_factory=dict)
     paths: dict[int, str] = field(default_factory=dict)
+    # Org unit codes known absent when the page began (a code written since is taken out), and ids drawn ahead
+    # for the units the page may create (PostgreSQL): a new unit is one INSERT with its path, not three statements.
+    absent_codes: set[str] = field(default_factory=set)
+    unit_ids: list[int] = field(default_factory=list)
 
 
 def _foreign_keys(table: Table) -> dict[str, str]:
@@ -97,6 +101,26 @@ async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, A
                 mapping.local[(table, remote_id)] = local_id
 
 
+async def _prepare_units(session: AsyncSession, mapping: Mapping, items: list[dict[str, Any]]) -> None:
+    """For the page's org units this instance does not know yet: which codes are free, and (PostgreSQL) their ids."""
+    codes = {
+        item["row"].get("code")
+        for item in items
+        if item.get("table") == "org_unit"
+        and item.get("op") == "upsert"
+        and ("org_unit", item.get("id")) not in mapping.local
+        and isinstance(item.get("row"), dict)
+    }
+    codes = {code for code in codes if isinstance(code, str)}
+    if not codes:
+        return
+    org_unit = table_of("org_unit")
+    taken = set((await session.scalars(select(org_unit.c.code).where(org_unit.c.code.in_(codes)))).all())
+    mapping.absent_codes = codes - taken
+    if mapping.absent_codes and session.get_bind().dialect.name == "postgresql":
+        mapping.unit_ids = await _draw_ids(session, org_unit, len(mapping.absent_codes))
+
+
 async def _path(session: AsyncSession, mapping: Mapping, unit_id: int) -> str | None:
     if unit_id not in mapping.paths:
         org_unit = table_of("org_unit")
@@ -123,6 +147,7 @@ async def apply_items(
         raise PeerRefused("the covered org unit no longer exists")
     mapping = Mapping(peer=peer, covered_path=covered_path, covered_id=peer.covered_org_unit_id)
     await _load(session, mapping, items)
+    await _prepare_units(session, mapping, items)
     pulled_at = now or utcnow()
     position = 0
     while position < len(items):
@@ -337,16 +362,21 @@ def _arrayable(table: Table, columns: tuple[str, ...]) -> bool:
 _SEQUENCES: dict[str, str] = {}
 
 
+async def _draw_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """`count` new ids from the table's sequence (PostgreSQL), in one statement."""
+    sequence = _SEQUENCES.get(table.name) or _SEQUENCES.setdefault(
+        table.name, await session.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
+    )
+    draw = select(func.nextval(cast(literal(sequence), REGCLASS))).select_from(func.generate_series(1, count))
+    return list((await session.scalars(draw)).all())
+
+
 async def _insert_unnest(
     session: AsyncSession, table: Table, *, columns: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> list[int]:
     """Insert rows with one statement on PostgreSQL: ids drawn from the table's sequence first, then every column
     as one array parameter (a run of thousands of rows is a few parameters, not thousands of bound values)."""
-    sequence = _SEQUENCES.get(table.name) or _SEQUENCES.setdefault(
-        table.name, await session.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
-    )
-    draw = select(func.nextval(cast(literal(sequence), REGCLASS))).select_from(func.generate_series(1, len(rows)))
-    ids = list((await session.scalars(draw)).all())
+    ids = await _draw_ids(session, table, len(rows))
     defaults = _defaults(table, columns)
     arrays = {"id": ids} | {name: [row[name] for row in rows] for name in columns}
     arrays |= {name: [value] * len(rows) for name, value in defaults.items()}
@@ -560,13 +590,16 @@ async def _write_unit(
         raise PeerRefused(f"org unit {code} would lie outside the covered unit")
     if local_id is None:
         existing = (
-            await session.execute(select(org_unit.c.id, org_unit.c.path).where(org_unit.c.code == code))
-        ).first()
+            None
+            if code in mapping.absent_codes
+            else (await session.execute(select(org_unit.c.id, org_unit.c.path).where(org_unit.c.code == code))).first()
+        )
         if existing is not None:
             if not existing.path.startswith(mapping.covered_path) or existing.id == mapping.covered_id:
                 raise PeerRefused(f"org unit code {code} already belongs to a unit outside the subtree the peer covers")
             await _check_adoptable(session, mapping, name="org_unit", local_id=existing.id)
             local_id = existing.id
+    mapping.absent_codes.discard(code)  # written below: it exists from now on
     if local_id is not None:
         old_path = await _path(session, mapping, local_id)
         if old_path is not None:
@@ -577,6 +610,12 @@ async def _write_unit(
                 await _repath(session, mapping, old_path=old_path, new_path=new_path)
             mapping.paths[local_id] = new_path
             return local_id
+    if mapping.unit_ids:
+        local_id = mapping.unit_ids.pop()
+        values["path"] = path = f"{parent_path}{local_id}/"
+        await session.execute(insert(org_unit).values(id=local_id, **values))
+        mapping.paths[local_id] = path
+        return local_id
     values["path"] = ""
     local_id = await session.scalar(insert(org_unit).values(**values).returning(org_unit.c.id))
     path = f"{parent_path}{local_id}/"
