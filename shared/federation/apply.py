@@ -4,10 +4,36 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, update
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import utcnow
+from shared.db import UTCDateTime, utcnow
 from shared.errors import AppError
 from shared.federation.models import Peer, PulledRow
 from shared.federation.payloads import canonical, table_of, to_python
@@ -34,10 +60,19 @@ class Mapping:
     covered_id: int
     local: dict[tuple[str, int], int | None] = field(default_factory=dict)
     paths: dict[int, str] = field(default_factory=dict)
+    # Org unit codes known absent when the page began (a code written since is taken out), and ids drawn ahead
+    # for the units the page may create (PostgreSQL): a new unit is one INSERT with its path, not three statements.
+    absent_codes: set[str] = field(default_factory=set)
+    unit_ids: list[int] = field(default_factory=list)
 
 
 def _foreign_keys(table: Table) -> dict[str, str]:
-    return {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+    return _FOREIGN_KEYS.get(table.name) or _FOREIGN_KEYS.setdefault(
+        table.name, {fk.parent.name: fk.column.table.name for fk in table.foreign_keys}
+    )
+
+
+_FOREIGN_KEYS: dict[str, dict[str, str]] = {}
 
 
 async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, Any]]) -> None:
@@ -54,11 +89,36 @@ async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, A
         ids -= {key[1] for key in mapping.local if key[0] == table}
         for start in range(0, len(ids), 5000):
             chunk = list(ids)[start : start + 5000]
+            wanted_ids = (
+                ROW.c.remote_id == any_(bindparam("ids", chunk, type_=ARRAY(ROW.c.remote_id.type)))
+                if session.get_bind().dialect.name == "postgresql"
+                else ROW.c.remote_id.in_(chunk)  # one array parameter on PostgreSQL, not thousands
+            )
             query = select(ROW.c.remote_id, ROW.c.local_id).where(
-                ROW.c.peer_id == mapping.peer.id, ROW.c.table_name == table, ROW.c.remote_id.in_(chunk)
+                ROW.c.peer_id == mapping.peer.id, ROW.c.table_name == table, wanted_ids
             )
             for remote_id, local_id in (await session.execute(query)).all():
                 mapping.local[(table, remote_id)] = local_id
+
+
+async def _prepare_units(session: AsyncSession, mapping: Mapping, items: list[dict[str, Any]]) -> None:
+    """For the page's org units this instance does not know yet: which codes are free, and (PostgreSQL) their ids."""
+    codes = {
+        item["row"].get("code")
+        for item in items
+        if item.get("table") == "org_unit"
+        and item.get("op") == "upsert"
+        and ("org_unit", item.get("id")) not in mapping.local
+        and isinstance(item.get("row"), dict)
+    }
+    codes = {code for code in codes if isinstance(code, str)}
+    if not codes:
+        return
+    org_unit = table_of("org_unit")
+    taken = set((await session.scalars(select(org_unit.c.code).where(org_unit.c.code.in_(codes)))).all())
+    mapping.absent_codes = codes - taken
+    if mapping.absent_codes and session.get_bind().dialect.name == "postgresql":
+        mapping.unit_ids = await _draw_ids(session, org_unit, len(mapping.absent_codes))
 
 
 async def _path(session: AsyncSession, mapping: Mapping, unit_id: int) -> str | None:
@@ -87,6 +147,7 @@ async def apply_items(
         raise PeerRefused("the covered org unit no longer exists")
     mapping = Mapping(peer=peer, covered_path=covered_path, covered_id=peer.covered_org_unit_id)
     await _load(session, mapping, items)
+    await _prepare_units(session, mapping, items)
     pulled_at = now or utcnow()
     position = 0
     while position < len(items):
@@ -214,13 +275,9 @@ async def _apply_run(
             statement, [{"_remote": items[i]["id"], "_local": local_ids[i], "_payload": rows[i]} for i in known]
         )
     if fresh:
-        await session.execute(
-            insert(ROW),
-            [
-                {"peer_id": peer_id, "table_name": name, "remote_id": items[i]["id"], "local_id": local_ids[i],
-                 "payload": rows[i]} | common
-                for i in fresh
-            ],
+        await _remember_fresh(
+            session, peer_id=peer_id, name=name, remote_ids=[items[i]["id"] for i in fresh],
+            local_ids=[local_ids[i] for i in fresh], rows=[rows[i] for i in fresh], common=common,
         )  # fmt: skip
     for i, item in enumerate(items):
         mapping.local[(name, item["id"])] = local_ids[i]
@@ -266,12 +323,98 @@ async def _write_run(
             [{"_id": local_ids[i]} | {f"v_{c}": values_list[i][c] for c in columns} for i in group],
         )
     inserts = [index for index, local in enumerate(local_ids) if local is None]
-    for _columns, group in _by_columns(inserts, values_list).items():
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = list((await session.scalars(statement, [values_list[i] for i in group])).all())
+    for columns, group in _by_columns(inserts, values_list).items():
+        if session.get_bind().dialect.name == "postgresql" and _arrayable(table, columns):
+            ids = await _insert_unnest(session, table, columns=columns, rows=[values_list[i] for i in group])
+        else:
+            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids = list((await session.scalars(statement, [values_list[i] for i in group])).all())
         for index, local in zip(group, ids, strict=True):
             local_ids[index] = local
     return local_ids
+
+
+def _plain_type(column_type: Any) -> bool:
+    """Whether a column's values travel as a PostgreSQL array parameter as they are."""
+    if isinstance(column_type, Enum | JSON):
+        return False
+    return isinstance(column_type, Integer | String | Numeric | Float | Boolean | Date | DateTime | UTCDateTime)
+
+
+def _defaults(table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
+    """The client-side defaults of the columns a run does not carry (None: one of them has none we can compute)."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in columns or column.name == "id" or column.default is None:
+            continue
+        if column.default.is_scalar:
+            values[column.name] = column.default.arg
+        elif column.default.is_callable:
+            values[column.name] = column.default.arg(None)
+    return values
+
+
+def _arrayable(table: Table, columns: tuple[str, ...]) -> bool:
+    names = set(columns) | set(_defaults(table, columns))
+    return "id" not in columns and all(_plain_type(table.c[name].type) for name in names)
+
+
+_SEQUENCES: dict[str, str] = {}
+
+
+async def _draw_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """`count` new ids from the table's sequence (PostgreSQL), in one statement."""
+    sequence = _SEQUENCES.get(table.name) or _SEQUENCES.setdefault(
+        table.name, await session.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
+    )
+    draw = select(func.nextval(cast(literal(sequence), REGCLASS))).select_from(func.generate_series(1, count))
+    return list((await session.scalars(draw)).all())
+
+
+async def _insert_unnest(
+    session: AsyncSession, table: Table, *, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> list[int]:
+    """Insert rows with one statement on PostgreSQL: ids drawn from the table's sequence first, then every column
+    as one array parameter (a run of thousands of rows is a few parameters, not thousands of bound values)."""
+    ids = await _draw_ids(session, table, len(rows))
+    defaults = _defaults(table, columns)
+    arrays = {"id": ids} | {name: [row[name] for row in rows] for name in columns}
+    arrays |= {name: [value] * len(rows) for name, value in defaults.items()}
+    names = list(arrays)
+    source = select(
+        *[func.unnest(bindparam(f"a_{name}", arrays[name], type_=ARRAY(table.c[name].type))) for name in names]
+    )
+    await session.execute(insert(table).from_select(names, source, include_defaults=False))
+    return ids
+
+
+async def _remember_fresh(
+    session: AsyncSession, *, peer_id: int, name: str, remote_ids: list[int], local_ids: list[int | None],
+    rows: list[dict[str, Any]], common: dict[str, Any],
+) -> None:  # fmt: skip
+    """Provenance rows of a run first pulled; on PostgreSQL one INSERT … SELECT over arrays."""
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(
+            insert(ROW),
+            [
+                {"peer_id": peer_id, "table_name": name, "remote_id": remote, "local_id": local, "payload": row}
+                | common
+                for remote, local, row in zip(remote_ids, local_ids, rows, strict=True)
+            ],
+        )
+        return
+    payloads = [orjson.dumps(row).decode() for row in rows]
+    source = select(
+        bindparam("peer", peer_id, type_=ROW.c.peer_id.type),
+        bindparam("name", name, type_=ROW.c.table_name.type),
+        func.unnest(bindparam("remote", remote_ids, type_=ARRAY(ROW.c.remote_id.type))),
+        func.unnest(bindparam("local", local_ids, type_=ARRAY(ROW.c.local_id.type))),
+        cast(func.unnest(bindparam("payload", payloads, type_=ARRAY(Text))), JSONB),
+        bindparam("generation", common["generation"], type_=ROW.c.generation.type),
+        bindparam("pulled_at", common["pulled_at"], type_=ROW.c.pulled_at.type),
+    )
+    columns = ["peer_id", "table_name", "remote_id", "local_id", "payload", "generation", "pulled_at"]
+    await session.execute(insert(ROW).from_select(columns, source, include_defaults=False))
 
 
 def _by_columns(indexes: list[int], values_list: list[dict[str, Any]]) -> dict[tuple[str, ...], list[int]]:
@@ -285,6 +428,10 @@ async def _by_natural_key(session: AsyncSession, *, name: str, keys: list[dict[s
     """Local rows whose natural key matches one of these, by key (one query over the distinct values per column)."""
     tracked = BY_TABLE[name]
     table = table_of(name)
+    if session.get_bind().dialect.name == "postgresql":
+        exact = await _by_natural_key_pg(session, table=table, columns=tracked.natural_key, keys=keys)
+        if exact is not None:
+            return exact
     conditions = []
     for column in tracked.natural_key:
         values = {key.get(column) for key in keys}
@@ -300,6 +447,43 @@ async def _by_natural_key(session: AsyncSession, *, name: str, keys: list[dict[s
         key = tuple(row[1:])
         if key in wanted:
             found[key] = row[0]
+    return found
+
+
+def _plain(column: Any) -> bool:
+    return isinstance(column.type, Integer) or (isinstance(column.type, String) and not isinstance(column.type, Enum))
+
+
+async def _by_natural_key_pg(
+    session: AsyncSession, *, table: Table, columns: tuple[str, ...], keys: list[dict[str, Any]]
+) -> dict[tuple, int] | None:
+    """The same on PostgreSQL, exactly: the keys travel as arrays and meet the table's unique index in one join per
+    pattern of NULL columns (the IN lists above match every combination of the values, which grows with the rows
+    already stored). None when a key column is not a plain integer or string."""
+    if not all(_plain(table.c[column]) for column in columns):
+        return None
+    patterns: dict[tuple[bool, ...], set[tuple]] = {}
+    for key in keys:
+        values = tuple(key.get(column) for column in columns)
+        patterns.setdefault(tuple(value is None for value in values), set()).add(values)
+    found: dict[tuple, int] = {}
+    for nulls, wanted in patterns.items():
+        present = [n for n, null in enumerate(nulls) if not null]
+        rows = list(wanted)
+        selected = select(table.c.id, *[table.c[column] for column in columns]).where(
+            *[table.c[columns[n]].is_(None) for n, null in enumerate(nulls) if null]
+        )
+        if present:
+            arrays = [
+                func.unnest(bindparam(f"k{n}", [row[n] for row in rows], type_=ARRAY(table.c[columns[n]].type))).label(
+                    f"k{n}"
+                )
+                for n in present
+            ]
+            keyset = select(*arrays).subquery("k")
+            selected = selected.join(keyset, and_(*[table.c[columns[n]] == keyset.c[f"k{n}"] for n in present]))
+        for row in (await session.execute(selected)).all():
+            found[tuple(row[1:])] = row[0]
     return found
 
 
@@ -406,13 +590,16 @@ async def _write_unit(
         raise PeerRefused(f"org unit {code} would lie outside the covered unit")
     if local_id is None:
         existing = (
-            await session.execute(select(org_unit.c.id, org_unit.c.path).where(org_unit.c.code == code))
-        ).first()
+            None
+            if code in mapping.absent_codes
+            else (await session.execute(select(org_unit.c.id, org_unit.c.path).where(org_unit.c.code == code))).first()
+        )
         if existing is not None:
             if not existing.path.startswith(mapping.covered_path) or existing.id == mapping.covered_id:
                 raise PeerRefused(f"org unit code {code} already belongs to a unit outside the subtree the peer covers")
             await _check_adoptable(session, mapping, name="org_unit", local_id=existing.id)
             local_id = existing.id
+    mapping.absent_codes.discard(code)  # written below: it exists from now on
     if local_id is not None:
         old_path = await _path(session, mapping, local_id)
         if old_path is not None:
@@ -423,6 +610,12 @@ async def _write_unit(
                 await _repath(session, mapping, old_path=old_path, new_path=new_path)
             mapping.paths[local_id] = new_path
             return local_id
+    if mapping.unit_ids:
+        local_id = mapping.unit_ids.pop()
+        values["path"] = path = f"{parent_path}{local_id}/"
+        await session.execute(insert(org_unit).values(id=local_id, **values))
+        mapping.paths[local_id] = path
+        return local_id
     values["path"] = ""
     local_id = await session.scalar(insert(org_unit).values(**values).returning(org_unit.c.id))
     path = f"{parent_path}{local_id}/"

@@ -15,7 +15,7 @@ from shared.db import is_postgres, utcnow
 from shared.errors import AppError, NotFound
 from shared.federation import cursor as cursors
 from shared.federation.models import ChangeLogEntry, Compaction, Instance
-from shared.federation.payloads import canonical, table_of
+from shared.federation.payloads import canonical, paused_gc, table_of
 from shared.federation.registry import BY_TABLE, REGISTRY
 from shared.orgunits.models import OrgUnit
 
@@ -170,17 +170,18 @@ async def changes(
         query = query.where(CHANGE.c.txid < safe).order_by(CHANGE.c.txid, CHANGE.c.id)
     else:
         query = query.order_by(CHANGE.c.id)
-    rows = (await session.execute(query.limit(limit + 1))).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    if rows:
-        position = (int(rows[-1].txid) if postgres else 0, int(rows[-1].id))
-    inside = await _inside(session, root=root, rows=[(r.table_name, r.row_id, r.payload or {}) for r in rows])
-    items = [
-        Item(table=r.table_name, id=int(r.row_id), op=r.op, row=canonical(r.table_name, r.payload or {}))
-        for r, keep in zip(rows, inside, strict=True)
-        if keep and r.table_name in BY_TABLE
-    ]
+    with paused_gc():
+        rows = (await session.execute(query.limit(limit + 1))).all()
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if rows:
+            position = (int(rows[-1].txid) if postgres else 0, int(rows[-1].id))
+        inside = await _inside(session, root=root, rows=[(r.table_name, r.row_id, r.payload or {}) for r in rows])
+        items = [
+            Item(table=r.table_name, id=int(r.row_id), op=r.op, row=canonical(r.table_name, r.payload or {}))
+            for r, keep in zip(rows, inside, strict=True)
+            if keep and r.table_name in BY_TABLE
+        ]
     remaining = 0
     if not has_more:
         rest = select(CHANGE.c.id).where(_after(position, postgres=postgres))
@@ -284,7 +285,8 @@ async def snapshot(
         query = select(table).order_by(*order).limit(limit - len(items))
         if token["k"]:
             query = query.where(tuple_(*order) > tuple_(*[literal(v) for v in token["k"]]))
-        rows = [dict(row._mapping) for row in (await session.execute(query)).all()]
+        with paused_gc():
+            rows = [dict(row._mapping) for row in (await session.execute(query)).all()]
         if len(rows) < limit - len(items):
             token = {"t": token["t"] + 1, "k": [], "c": token["c"]}
         elif rows:
@@ -295,11 +297,12 @@ async def snapshot(
                 "c": token["c"],
             }
         inside = await _inside(session, root=root, rows=[(name, row["id"], row) for row in rows])
-        items += [
-            Item(table=name, id=row["id"], op="upsert", row=canonical(name, row))
-            for row, keep in zip(rows, inside, strict=True)
-            if keep
-        ]
+        with paused_gc():
+            items += [
+                Item(table=name, id=row["id"], op="upsert", row=canonical(name, row))
+                for row, keep in zip(rows, inside, strict=True)
+                if keep
+            ]
     done = token["t"] >= len(REGISTRY)
     return {
         "items": items,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,9 +23,10 @@ from shared.federation.apply import PeerRefused, apply_items, forget_stale
 from shared.federation.crypto import decrypt_token
 from shared.federation.feed import schema_version
 from shared.federation.models import Peer, PeerStatus
+from shared.federation.payloads import paused_gc
 
-PAGE_LIMIT = 2000
-SNAPSHOT_LIMIT = 2000
+PAGE_LIMIT = 5000
+SNAPSHOT_LIMIT = 5000
 
 
 @dataclass
@@ -88,7 +90,8 @@ async def _get(client: httpx.AsyncClient, url: str, *, token: str, params: dict,
                 except ValueError:
                     detail = response.text[:200]
                 raise PeerAnswer(response.status_code, str(detail))
-            body = response.json()
+            with paused_gc():
+                body = orjson.loads(response.content)  # orjson.JSONDecodeError is a ValueError
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
             return body
@@ -152,7 +155,8 @@ async def _apply_page(
             setattr(peer, key, value)
         if new_generation:
             peer.generation += 1
-        await apply_items(session, peer=peer, items=items, root_code=root_code, now=clock())
+        with paused_gc():
+            await apply_items(session, peer=peer, items=items, root_code=root_code, now=clock())
         if finish_snapshot:
             await forget_stale(session, peer=peer, root_code=root_code)
         peer.rows_pulled += len(items)

@@ -20,6 +20,29 @@ BEGIN
   RETURN NEW;
 END $$
 """
+# Inserts and deletions are logged once per statement from its transition table (a bulk write of thousands of
+# rows is one INSERT … SELECT, in the order the rows were written, instead of a PL/pgSQL call per row); updates
+# stay per row, where the WHEN clause skips the ones that change nothing.
+PG_SET_FUNCTIONS = (
+    """
+CREATE OR REPLACE FUNCTION cz_federation_log_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
+  SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, n.id, 'upsert', to_jsonb(n), now()
+  FROM cz_new n;
+  RETURN NULL;
+END $$
+""",
+    """
+CREATE OR REPLACE FUNCTION cz_federation_log_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
+  SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, o.id, 'delete', to_jsonb(o), now()
+  FROM cz_old o;
+  RETURN NULL;
+END $$
+""",
+)
 
 
 def _names(table: str) -> tuple[str, str, str]:
@@ -36,13 +59,23 @@ def install_change_triggers(connection: Connection, tables: list[str] | None = N
     postgres = connection.dialect.name == "postgresql"
     if postgres:
         connection.execute(text(PG_FUNCTION))
+        for function in PG_SET_FUNCTIONS:
+            connection.execute(text(function))
     for table in wanted:
         insert, update, delete = _names(table)
         if postgres:
+            for name in (insert, delete):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
             connection.execute(
                 text(
-                    f"CREATE OR REPLACE TRIGGER {insert} AFTER INSERT OR DELETE ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION cz_federation_log()"
+                    f"CREATE TRIGGER {insert} AFTER INSERT ON {table} REFERENCING NEW TABLE AS cz_new "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION cz_federation_log_inserted()"
+                )
+            )
+            connection.execute(
+                text(
+                    f"CREATE TRIGGER {delete} AFTER DELETE ON {table} REFERENCING OLD TABLE AS cz_old "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION cz_federation_log_deleted()"
                 )
             )
             connection.execute(
@@ -90,7 +123,8 @@ def drop_change_triggers(connection: Connection, tables: list[str]) -> None:
             else:
                 connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
     if postgres:
-        connection.execute(text("DROP FUNCTION IF EXISTS cz_federation_log()"))
+        for function in ("cz_federation_log", "cz_federation_log_inserted", "cz_federation_log_deleted"):
+            connection.execute(text(f"DROP FUNCTION IF EXISTS {function}()"))
 
 
 def backfill(connection: Connection, tables: list[str]) -> None:
