@@ -1,5 +1,7 @@
 """Logging in, resolving a bearer token to a principal, and managing users and API tokens."""
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,7 @@ from shared.orgunits.models import Department, OrgUnit
 
 # Long-lived tokens impersonate nobody: they go to peers and integrations, never to people who manage.
 TOKEN_ROLES = (Role.peer, Role.viewer, Role.unit_clerk)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 async def login(session: AsyncSession, *, username: str, password: str) -> str:
@@ -55,7 +58,11 @@ async def principal_from_bearer(session: AsyncSession, *, token: str) -> Princip
         row = await session.scalar(select(ApiToken).where(ApiToken.token_sha256 == api_token_sha256(token)))
         if row is None or row.revoked_at is not None:
             raise Unauthenticated("the API token is unknown or revoked")
-        row.last_used_at = utcnow()
+        moment = utcnow()
+        # Marked at most once a minute: a write on every read would make concurrent reads with one token (a peer
+        # pulling pages) contend for SQLite's single write lock.
+        if row.last_used_at is None or moment - row.last_used_at >= LAST_USED_RESOLUTION:
+            row.last_used_at = moment
         user = await session.get(User, row.user_id)
     else:
         claims = decode_access_token(token)
