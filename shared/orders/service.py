@@ -5,8 +5,6 @@ Every write goes through a function here (the federation change feed will follow
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.activities.models import Activity
@@ -17,7 +15,6 @@ from shared.catalogue.models import ItemState, ServiceItem
 from shared.clock import today_in
 from shared.concurrency import bump_version
 from shared.config import get_settings
-from shared.db import is_postgres
 from shared.errors import Conflict, InvalidInput, NotFound, ScopeDenied
 from shared.orders.models import (
     OrderCapacity,
@@ -31,6 +28,7 @@ from shared.orders.models import (
 from shared.orders.schemas import Delivery, OrderCreate, ProposalCreate, ProposalPublic, Scheduling
 from shared.orgunits.models import OrgUnit
 from shared.pagination import decode_cursor, page_of
+from shared.statistics.elements import dialect_insert
 
 ORDERERS = (Role.citizen, Role.admin, Role.plan_manager, Role.unit_clerk)
 PROVIDERS = (Role.admin, Role.plan_manager, Role.unit_clerk)
@@ -39,9 +37,8 @@ PROVIDERS = (Role.admin, Role.plan_manager, Role.unit_clerk)
 async def _take_place(session: AsyncSession, *, item: ServiceItem, period: str) -> None:
     """Take one place of the item's month with a conditional UPDATE: concurrent orders can never overbook."""
     assert item.id is not None and item.capacity_per_month is not None
-    make = pg_insert if is_postgres(session) else sqlite_insert
     await session.execute(
-        make(OrderCapacity)
+        dialect_insert(session, OrderCapacity.__table__)
         .values(item_id=item.id, period=period, capacity=item.capacity_per_month, taken=0)
         .on_conflict_do_nothing()
     )
