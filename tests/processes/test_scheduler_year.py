@@ -95,6 +95,9 @@ def _finish(runner: subprocess.Popen[str], log_path: Path) -> None:
     assert runner.returncode == 0, log_path.read_text()[-2000:]
 
 
+# Racing schedulers share one PostgreSQL (the setting); the embedded SQLite default runs one scheduler under a
+# file lock, and its calendar is covered by the tests of tests/reports on both databases.
+@pytest.mark.postgres
 def test_two_schedulers_racing_through_a_year_make_each_report_and_reminder_once(
     own_database_url: str, tmp_path: Path
 ) -> None:
@@ -109,6 +112,7 @@ def test_two_schedulers_racing_through_a_year_make_each_report_and_reminder_once
     assert counts["late"] == EXPECTED_REMINDERS  # nobody submitted: every monthly and quarterly report went late once
 
 
+@pytest.mark.postgres
 def test_killing_the_scheduler_mid_year_loses_and_duplicates_nothing(own_database_url: str, tmp_path: Path) -> None:
     url = _fresh(own_database_url, "kill")
     victim, _log = _scheduler(url, tmp_path, "victim")
