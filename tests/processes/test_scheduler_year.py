@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from shared.db import make_engine
+from shared.db import make_engine, write_intent
 from shared.db_admin import migrate, recreate_database, sibling_url
 from shared.notifications.models import Notification
 from shared.orgunits.models import OrgUnit, OrgUnitKind
@@ -175,6 +175,9 @@ async def _add_village(url: str) -> None:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     engine = make_engine(url)
+    # Declared as a write (BEGIN IMMEDIATE on SQLite), as the services do: a read first, then a write, loses to the
+    # scheduler committing in between ("database is locked").
+    write_intent.set(True)
     async with AsyncSession(engine, expire_on_commit=False) as session:
         street = await session.scalar(select(OrgUnit).where(OrgUnit.code == "410105002000"))
         await make_unit(session, code="410105002077", name="新设村", kind=OrgUnitKind.village, parent=street)
