@@ -25,10 +25,11 @@ from shared.audit.service import record_change, snapshot
 from shared.auth.models import Role
 from shared.auth.scope import STAFF_ROLES, Principal
 from shared.clock import today_in
-from shared.errors import InvalidInput, NotFound, ScopeDenied
+from shared.errors import InvalidInput, ScopeDenied
 from shared.facilities.models import Facility
 from shared.lookups import lookup_in_chunks, named_place
 from shared.orgunits.models import OrgUnit
+from shared.orgunits.scoped import get_in_scope
 from shared.orgunits.service import get_org_unit
 from shared.pagination import decode_cursor, page_of
 from shared.statistics.periods import parse_period
@@ -203,16 +204,7 @@ def _json_row(values: dict[str, Any]) -> dict[str, Any]:
 async def get_activity(session: AsyncSession, *, actor: Principal, activity_id: int) -> Activity:
     """One activity at an org unit inside the caller's subtree."""
     actor.require_role(STAFF_ROLES)
-    row = (
-        await session.execute(
-            select(Activity, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Activity.org_unit_id)
-            .where(Activity.id == activity_id)
-        )
-    ).first()
-    if row is None or not actor.covers(row.path):
-        raise NotFound(f"activity {activity_id} does not exist")
-    return row[0]
+    return await get_in_scope(session, actor=actor, model=Activity, row_id=activity_id, what="activity")
 
 
 async def delete_activity(session: AsyncSession, *, actor: Principal, activity_id: int) -> None:

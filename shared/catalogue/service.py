@@ -15,6 +15,7 @@ from shared.clock import now
 from shared.concurrency import bump_version, check_if_match
 from shared.errors import InvalidInput, NotFound
 from shared.orgunits.models import OrgUnit
+from shared.orgunits.scoped import get_in_scope
 from shared.pagination import decode_cursor, page_of
 
 WRITERS = (Role.admin, Role.plan_manager, Role.unit_clerk)
@@ -71,16 +72,7 @@ def _check_price(kind: PriceKind, cents: int) -> None:
 async def staff_item(session: AsyncSession, *, actor: Principal, item_id: int) -> ServiceItem:
     """An item of the caller's subtree (drafts too)."""
     actor.require_role(STAFF_ROLES)
-    row = (
-        await session.execute(
-            select(ServiceItem, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == ServiceItem.org_unit_id)
-            .where(ServiceItem.id == item_id)
-        )
-    ).first()
-    if row is None or not actor.covers(row.path):
-        raise NotFound(f"service item {item_id} does not exist")
-    return row[0]
+    return await get_in_scope(session, actor=actor, model=ServiceItem, row_id=item_id, what="service item")
 
 
 async def update_item(

@@ -14,12 +14,13 @@ from shared.bookings.models import Booking, BookingStatus
 from shared.clock import now, today_in
 from shared.concurrency import bump_version
 from shared.config import get_settings
-from shared.errors import Conflict, InvalidInput, NotFound, ScopeDenied
+from shared.errors import Conflict, InvalidInput, ScopeDenied
 from shared.facilities.models import Facility
 from shared.feedback.models import Feedback, Rating, TargetKind
 from shared.feedback.schemas import FeedbackCreate, KindSatisfaction, RatingCreate, Satisfaction
 from shared.orders.models import OrderStatus, ServiceOrder
 from shared.orgunits.models import OrgUnit
+from shared.orgunits.scoped import get_in_scope
 from shared.orgunits.service import get_org_unit
 from shared.pagination import decode_cursor, page_of
 from shared.statistics.periods import parse_period
@@ -117,16 +118,7 @@ async def give_feedback(session: AsyncSession, *, actor: Principal, data: Feedba
 async def reply_to(session: AsyncSession, *, actor: Principal, feedback_id: int, reply: str) -> Feedback:
     """The unit (staff of its subtree) answers."""
     actor.require_role(REPLIERS)
-    row = (
-        await session.execute(
-            select(Feedback, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
-            .where(Feedback.id == feedback_id)
-        )
-    ).first()
-    if row is None or not actor.covers(row.path):
-        raise NotFound(f"feedback {feedback_id} does not exist")
-    feedback = row[0]
+    feedback = await get_in_scope(session, actor=actor, model=Feedback, row_id=feedback_id, what="feedback")
     before = snapshot(feedback)
     feedback.reply, feedback.replied_by, feedback.replied_at = reply, actor.user_id, now()
     bump_version(feedback)

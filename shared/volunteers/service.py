@@ -17,6 +17,7 @@ from shared.clock import now, today_in
 from shared.errors import Conflict, InvalidInput, NotFound, ScopeDenied
 from shared.indicators.refresh import refresh_results
 from shared.orgunits.models import OrgUnit
+from shared.orgunits.scoped import get_in_scope
 from shared.statistics.elements import Figure, sync_elements
 from shared.statistics.periods import parse_period
 from shared.statistics.service import write_figures
@@ -183,16 +184,7 @@ async def public_of(session: AsyncSession, *, volunteer: Volunteer) -> Volunteer
 
 async def _staff_volunteer(session: AsyncSession, *, actor: Principal, volunteer_id: int) -> Volunteer:
     actor.require_role(STAFF_ROLES)
-    row = (
-        await session.execute(
-            select(Volunteer, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Volunteer.org_unit_id)
-            .where(Volunteer.id == volunteer_id)
-        )
-    ).first()
-    if row is None or not actor.covers(row.path):
-        raise NotFound(f"volunteer {volunteer_id} does not exist")
-    return row[0]
+    return await get_in_scope(session, actor=actor, model=Volunteer, row_id=volunteer_id, what="volunteer")
 
 
 async def staff_volunteer(session: AsyncSession, *, actor: Principal, volunteer_id: int) -> VolunteerPublic:
@@ -294,16 +286,7 @@ async def record_hours(
 async def confirm_hours(session: AsyncSession, *, actor: Principal, record_id: int) -> ServiceRecord:
     """The organiser confirms hours a volunteer reported at a unit of their subtree."""
     actor.require_role(ORGANISERS)
-    row = (
-        await session.execute(
-            select(ServiceRecord, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == ServiceRecord.org_unit_id)
-            .where(ServiceRecord.id == record_id)
-        )
-    ).first()
-    if row is None or not actor.covers(row.path):
-        raise NotFound(f"service record {record_id} does not exist")
-    record = row[0]
+    record = await get_in_scope(session, actor=actor, model=ServiceRecord, row_id=record_id, what="service record")
     if record.confirmed_at is not None:
         raise Conflict(f"service record {record_id} is confirmed already")
     before = snapshot(record)
