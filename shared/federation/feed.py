@@ -1,12 +1,14 @@
 """The change feed an instance serves to the level above: manifest, changes in commit order, snapshot, compaction."""
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, text, tuple_
+import orjson
+from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.models import Role
@@ -40,7 +42,7 @@ class Item:
     table: str
     id: int
     op: str
-    row: dict[str, Any]
+    row: dict[str, Any] | orjson.Fragment  # a Fragment: JSON text the database logged, sent as it is
 
 
 @dataclass
@@ -61,8 +63,9 @@ async def schema_version(session: AsyncSession) -> str:
     return f"{FEED_FORMAT}/{revision}"
 
 
+@functools.cache
 def catalogue_version() -> str:
-    """A digest of the standards catalogue files this instance ships."""
+    """A digest of the standards catalogue files this instance ships (they change only with a release)."""
     folder = Path(__file__).resolve().parents[1] / "indicators" / "catalogue"
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
@@ -165,7 +168,7 @@ async def changes(
     last_id = 0 if postgres else await session.scalar(select(func.max(CHANGE.c.id))) or 0
     if (postgres and position[0] >= newest) or (not postgres and position[1] > last_id):
         raise cursors.BadCursor("the cursor lies beyond the newest change of this instance")
-    query = select(CHANGE).where(_after(position, postgres=postgres))
+    query = (_logged_rows() if postgres else select(CHANGE)).where(_after(position, postgres=postgres))
     if postgres:
         query = query.where(CHANGE.c.txid < safe).order_by(CHANGE.c.txid, CHANGE.c.id)
     else:
@@ -176,12 +179,20 @@ async def changes(
         rows = rows[:limit]
         if rows:
             position = (int(rows[-1].txid) if postgres else 0, int(rows[-1].id))
-        inside = await _inside(session, root=root, rows=[(r.table_name, r.row_id, r.payload or {}) for r in rows])
-        items = [
-            Item(table=r.table_name, id=int(r.row_id), op=r.op, row=canonical(r.table_name, r.payload or {}))
-            for r, keep in zip(rows, inside, strict=True)
-            if keep and r.table_name in BY_TABLE
-        ]
+        if postgres:
+            inside = await _inside(session, root=root, rows=[(r.table_name, r.row_id, _probe(r)) for r in rows])
+            items = [
+                Item(table=r.table_name, id=int(r.row_id), op=r.op, row=orjson.Fragment(r.payload_text or "{}"))
+                for r, keep in zip(rows, inside, strict=True)
+                if keep and r.table_name in BY_TABLE
+            ]
+        else:
+            inside = await _inside(session, root=root, rows=[(r.table_name, r.row_id, r.payload or {}) for r in rows])
+            items = [
+                Item(table=r.table_name, id=int(r.row_id), op=r.op, row=canonical(r.table_name, r.payload or {}))
+                for r, keep in zip(rows, inside, strict=True)
+                if keep and r.table_name in BY_TABLE
+            ]
     remaining = 0
     if not has_more:
         rest = select(CHANGE.c.id).where(_after(position, postgres=postgres))
@@ -191,6 +202,29 @@ async def changes(
     return ChangesPage(
         items=items, next_cursor=cursors.encode(position), has_more=has_more, remaining=remaining, scanned=len(rows)
     )
+
+
+def _logged_rows() -> Any:
+    """PostgreSQL: the log's rows with the payload as the JSON text to_jsonb() wrote (already typed JSON: it is sent
+    without being decoded and encoded again) and, beside it, the two values the subtree check reads."""
+    scope_value = case(
+        {t.table: CHANGE.c.payload[t.scope[0]].as_string() for t in REGISTRY if t.scope is not None},
+        value=CHANGE.c.table_name,
+    )
+    return select(
+        CHANGE.c.txid, CHANGE.c.id, CHANGE.c.table_name, CHANGE.c.row_id, CHANGE.c.op,
+        cast(CHANGE.c.payload, Text).label("payload_text"), scope_value.label("scope_value"),
+        CHANGE.c.payload["path"].as_string().label("unit_path"),
+    )  # fmt: skip
+
+
+def _probe(row: Any) -> dict[str, Any]:
+    """The part of a logged row's payload that _inside reads."""
+    tracked = BY_TABLE.get(row.table_name)
+    probe: dict[str, Any] = {"path": row.unit_path}
+    if tracked is not None and tracked.scope is not None:
+        probe[tracked.scope[0]] = row.scope_value
+    return probe
 
 
 async def _inside(session: AsyncSession, *, root: OrgUnit | None, rows: list[tuple[str, int, dict]]) -> list[bool]:

@@ -67,7 +67,10 @@ def to_python(table: str, name: str, value: Any) -> Any:
     if kind == "number":
         if isinstance(value, bool):
             raise TypeError(f"{name} is not a number")
-        return Decimal(str(value))
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:  # decimal.InvalidOperation is not a ValueError
+            raise ValueError(f"{name} is not a number") from None
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise TypeError(f"{name} is not an integer")

@@ -121,7 +121,9 @@ async def city_copy(url: str, peer_name: str) -> dict[tuple[str, int], dict[str,
             ).all()
     finally:
         await engine.dispose()
-    return {(t, int(i)): (json.loads(p) if isinstance(p, str) else p) for t, i, p in rows}
+    # The row as pulled, compared in the canonical form: on PostgreSQL the feed sends what to_jsonb() logged, whose
+    # timestamps drop trailing zeros of the microseconds (.65028 for .650280).
+    return {(t, int(i)): canonical(t, json.loads(p) if isinstance(p, str) else p) for t, i, p in rows}
 
 
 async def city_figures(url: str, *, source: str | None = None) -> set[tuple[str, str, str, float]]:
@@ -168,7 +170,7 @@ async def replay(base: str, token: str, *, until: str | None, limit: int) -> dic
                 if item["op"] == "delete":
                     state.pop(key, None)
                 else:
-                    state[key] = item["row"]
+                    state[key] = canonical(item["table"], item["row"])
             since = body["next_cursor"]
             if since == until or not body["has_more"]:
                 break

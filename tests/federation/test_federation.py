@@ -340,6 +340,16 @@ async def test_peers_that_answer_wrongly_are_refused_and_nothing_is_applied(regi
             ]
             result = (await _pull(city, names=["jinshui"]))[0]
             assert not result.ok and "410100" in result.error
+            # A run of figures, one with a value that is not a number: the refusal names that row.
+            state = await district_state(a.url)
+            unit = next(i for (t, i), row in state.items() if t == "org_unit" and row["code"] == "410105001000")
+            element = next(i for (t, i), row in state.items() if t == "data_element" and row["code"] == "new_books")
+            figure = {"element_id": element, "org_unit_id": unit, "period_type": "year", "period_start": "1990-01-01",
+                      "period_end": "1990-12-31", "value": 1, "period": "1990"}  # fmt: skip
+            rows = [figure | {"id": 999_003}, figure | {"id": 999_004, "value": "lots"}]
+            proxy.inject_items = [{"table": "data_value", "id": row["id"], "op": "upsert", "row": row} for row in rows]
+            result = (await _pull(city, names=["jinshui"]))[0]
+            assert not result.ok and "(data_value 999004): malformed (value is not a number)" in result.error
         finally:
             await _set_peer(city, "jinshui", base_url=a.base)
     assert await city_copy(city.url, "jinshui") == before
