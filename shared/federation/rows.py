@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import Table, and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.federation.mapping import ROW, SOURCE_TABLES, Mapping, PeerRefused, check_adoptable, foreign_keys, unit_path
+from shared.federation.mapping import (
+    ROW,
+    SOURCE_TABLES,
+    Mapping,
+    PeerRefused,
+    check_adoptable,
+    mapped_foreign_keys,
+    unit_path,
+)
 from shared.federation.payloads import canonical, table_of, to_python
 from shared.federation.registry import BY_TABLE
 
@@ -56,19 +64,9 @@ async def _write_local(
     values = {column: to_python(name, column, value) for column, value in row.items() if column != "id"}
     for column in tracked.drop:
         values[column] = None
-    for column, target in foreign_keys(table).items():
-        remote = values.get(column)
-        if remote is None:
-            continue
-        if target not in BY_TABLE:
-            values[column] = None  # users and other instance-local rows do not travel
-            continue
-        if name == "org_unit" and column == "parent_id" and row.get("code") == root_code:
-            continue
-        mapped = mapping.local.get((target, int(remote)))
-        if mapped is None:
-            raise PeerRefused(f"{column} refers to {target} {remote}, which lies outside the subtree the peer covers")
-        values[column] = mapped
+    if name == "org_unit" and row.get("code") == root_code:
+        values.pop("parent_id", None)  # the peer's root: _write_unit hangs it under the covered unit
+    mapped_foreign_keys(mapping, name=name, values=values, index=0)
     if name == "data_element":
         existing = await session.scalar(select(table.c.id).where(table.c.code == values["code"]))
         if existing is not None:
