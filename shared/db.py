@@ -77,14 +77,16 @@ def id_field(**kwargs: Any) -> Any:
     return Field(default=None, primary_key=True, sa_type=IdType, **kwargs)
 
 
-def fk_field(target: str, *, nullable: bool = False, ondelete: str | None = None, **kwargs: Any) -> Any:
-    """A foreign key column with an index."""
+def fk_field(
+    target: str, *, nullable: bool = False, ondelete: str | None = None, index: bool = True, **kwargs: Any
+) -> Any:
+    """A foreign key column, with an index unless another index of the table leads with it."""
     return Field(
         default=None if nullable else ...,
         foreign_key=target,
         ondelete=ondelete,
         sa_type=IdType,
-        index=True,
+        index=index,
         nullable=nullable,
         **kwargs,
     )

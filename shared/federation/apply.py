@@ -6,7 +6,7 @@ Runs of rows of one table go a run at a time (shared/federation/runs.py); org un
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, any_, bindparam, select
+from sqlalchemy import ARRAY, any_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import is_postgres, utcnow
@@ -22,6 +22,7 @@ __all__ = ["PeerRefused", "apply_items", "forget_stale"]
 
 
 async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, Any]]) -> None:
+    """The local ids of the rows the page names (its own and those they refer to) that this peer sent before."""
     wanted: dict[str, set[int]] = {}
     for item in items:
         wanted.setdefault(item["table"], set()).add(item["id"])
@@ -33,8 +34,16 @@ async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, A
                 wanted.setdefault(target, set()).add(value)
     for table, ids in wanted.items():
         ids -= {key[1] for key in mapping.local if key[0] == table}
-        for start in range(0, len(ids), 5000):
-            chunk = list(ids)[start : start + 5000]
+        if not ids:
+            continue
+        # Ids above the highest one remembered for the table were never pulled: a first pull, or a page of new rows,
+        # needs no probe of the provenance index at all.
+        highest = await session.scalar(
+            select(func.max(ROW.c.remote_id)).where(ROW.c.peer_id == mapping.peer.id, ROW.c.table_name == table)
+        )
+        known = sorted(i for i in ids if highest is not None and i <= highest)
+        for start in range(0, len(known), 5000):
+            chunk = known[start : start + 5000]
             wanted_ids = (
                 ROW.c.remote_id == any_(bindparam("ids", chunk, type_=ARRAY(ROW.c.remote_id.type)))
                 if is_postgres(session)

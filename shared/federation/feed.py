@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select, text, tuple_
+from sqlalchemy import Text, case, cast, delete, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.models import Role
@@ -377,18 +377,18 @@ async def compact(session: AsyncSession, *, older_than: timedelta, now: datetime
     if edge is None:
         return 0
     horizon = (int(edge.txid or 0), int(edge.id))
-    later = CHANGE.alias("later")
-    newer = (
-        select(literal(1))
-        .where(later.c.table_name == CHANGE.c.table_name, later.c.row_id == CHANGE.c.row_id)
-        .where(
-            or_(later.c.txid > CHANGE.c.txid, and_(later.c.txid == CHANGE.c.txid, later.c.id > CHANGE.c.id))
-            if postgres
-            else later.c.id > CHANGE.c.id
-        )
-    )
+    # One sort of the log ranks each row's changes, newest first (commit order: txid then id on PostgreSQL), so
+    # that writes need no index on (table_name, row_id) for this occasional job.
+    newest_first = (CHANGE.c.txid.desc(), CHANGE.c.id.desc()) if postgres else (CHANGE.c.id.desc(),)
+    ranked = select(
+        CHANGE.c.id,
+        func.row_number()
+        .over(partition_by=(CHANGE.c.table_name, CHANGE.c.row_id), order_by=newest_first)
+        .label("newer_changes"),
+    ).subquery("ranked")
+    superseded = select(ranked.c.id).where(ranked.c.newer_changes > 1)
     inside_horizon = ~_after(horizon, postgres=postgres) if postgres else CHANGE.c.id <= horizon[1]
-    result = await session.execute(delete(CHANGE).where(inside_horizon, newer.exists()))
+    result = await session.execute(delete(CHANGE).where(inside_horizon, CHANGE.c.id.in_(superseded)))
     removed = result.rowcount or 0
     session.add(Compaction(floor_txid=horizon[0] if postgres else 0, floor_id=horizon[1], removed=removed))
     await session.flush()

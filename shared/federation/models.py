@@ -24,7 +24,6 @@ class ChangeLogEntry(SQLModel, table=True):
     __tablename__ = "federation_change"
     __table_args__ = (
         Index("ix_federation_change_txid_id", "txid", "id"),
-        Index("ix_federation_change_row", "table_name", "row_id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -100,7 +99,8 @@ class PulledRow(SQLModel, table=True):
     )
 
     id: int | None = id_field()
-    peer_id: int = fk_field("federation_peer.id", ondelete="CASCADE")
+    # The unique constraint leads with peer_id: no index of its own.
+    peer_id: int = fk_field("federation_peer.id", ondelete="CASCADE", index=False)
     table_name: str = Field(sa_type=String(60))
     remote_id: int = Field(sa_type=IdType)
     local_id: int | None = Field(default=None, sa_type=IdType)

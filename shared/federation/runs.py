@@ -1,6 +1,6 @@
 """Applying a run of consecutive rows of one table and op with a few set-based statements.
 
-On PostgreSQL a run travels to the database as one JSON document that jsonb_populate_recordset() turns into typed
+On PostgreSQL a run travels to the database as one JSON document that json_populate_recordset() turns into typed
 rows: Python maps the foreign keys and nothing else, and PostgreSQL parses and checks every value. When PostgreSQL
 refuses a value the run is rolled back to its savepoint and applied again through the checked path, which converts
 each value in Python and names the row that is wrong."""
@@ -109,6 +109,10 @@ def _row_values(name: str, row: dict[str, Any], *, checked: bool, index: int) ->
     """(the row as remembered, the column values to write); checked: converted and checked here, value by value."""
     if not checked:
         columns = kinds(name)
+        if row.keys() <= columns.keys():  # the usual case: a copy made in C, not a comprehension
+            values = dict(row)
+            values.pop("id", None)
+            return row, values
         return row, {column: value for column, value in row.items() if column in columns and column != "id"}
     try:
         row = canonical(name, row)
@@ -169,10 +173,10 @@ async def _write_run(
     if postgres and inserts:
         for index, drawn in zip(inserts, await draw_ids(session, table, len(inserts)), strict=True):
             local_ids[index] = drawn
-    for columns, group in _by_columns(updates, values_list).items():
+    for columns, group in by_columns(values_list, updates).items():
         rows = [values_list[i] | {"id": local_ids[i]} for i in group]
         await (_update_pg if postgres else _update)(session, table, columns=columns, rows=rows)
-    for columns, group in _by_columns(inserts, values_list).items():
+    for columns, group in by_columns(values_list, inserts).items():
         if postgres:
             rows = [values_list[i] | {"id": local_ids[i]} for i in group]
             await insert_records(session, table, columns=columns, rows=rows)
@@ -198,10 +202,14 @@ async def _still_stored(session: AsyncSession, table: Table, local_ids: list[int
     return [i if i in stored else None for i in local_ids]
 
 
-def _by_columns(indexes: list[int], values_list: list[dict[str, Any]]) -> dict[tuple[str, ...], list[int]]:
+def by_columns(rows: list[dict[str, Any]], indexes: list[int] | None = None) -> dict[tuple[str, ...], list[int]]:
+    """The indexes of the rows (all, or these) by the sorted names of their columns other than id."""
+    orders: dict[tuple[str, ...], list[int]] = {}
+    for index in range(len(rows)) if indexes is None else indexes:
+        orders.setdefault(tuple(rows[index]), []).append(index)
     groups: dict[tuple[str, ...], list[int]] = {}
-    for index in indexes:
-        groups.setdefault(tuple(sorted(values_list[index])), []).append(index)
+    for order, group in orders.items():  # a peer's rows list their columns in one order: sorted once, not per row
+        groups.setdefault(tuple(sorted(column for column in order if column != "id")), []).extend(group)
     return groups
 
 
@@ -221,7 +229,8 @@ def _defaults(table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
 def _recordset(session: AsyncSession, table: Table) -> str:
     """The SQL of a run's rows as typed records of the table, from the JSON parameter :rows."""
     name = session.get_bind().dialect.identifier_preparer.quote(table.name)
-    return f"jsonb_populate_recordset(NULL::{name}, CAST(CAST(:rows AS text) AS jsonb))"
+    # json, not jsonb: the document is read once, and building jsonb first cost a third more (5 µs a row).
+    return f"json_populate_recordset(NULL::{name}, CAST(CAST(:rows AS text) AS json))"
 
 
 def _document(value: Any) -> str:

@@ -21,23 +21,27 @@ BEGIN
 END $$
 """
 # Inserts and deletions are logged once per statement from its transition table (a bulk write of thousands of
-# rows is one INSERT … SELECT, in the order the rows were written, instead of a PL/pgSQL call per row); updates
-# stay per row, where the WHEN clause skips the ones that change nothing.
+# rows is one INSERT … SELECT, in the order the rows were written, instead of a PL/pgSQL call per row, with the
+# transaction's id read once); updates stay per row, where the WHEN clause skips the ones that change nothing.
 PG_SET_FUNCTIONS = (
     """
 CREATE OR REPLACE FUNCTION cz_federation_log_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  writer_txid bigint := pg_current_xact_id()::text::bigint;
 BEGIN
   INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
-  SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, n.id, 'upsert', to_jsonb(n), now()
+  SELECT writer_txid, TG_TABLE_NAME, n.id, 'upsert', to_jsonb(n), now()
   FROM cz_new n;
   RETURN NULL;
 END $$
 """,
     """
 CREATE OR REPLACE FUNCTION cz_federation_log_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  writer_txid bigint := pg_current_xact_id()::text::bigint;
 BEGIN
   INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
-  SELECT pg_current_xact_id()::text::bigint, TG_TABLE_NAME, o.id, 'delete', to_jsonb(o), now()
+  SELECT writer_txid, TG_TABLE_NAME, o.id, 'delete', to_jsonb(o), now()
   FROM cz_old o;
   RETURN NULL;
 END $$

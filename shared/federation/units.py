@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.federation.mapping import Mapping, RowRefused, unit_path
 from shared.federation.payloads import canonical, table_of, to_python
-from shared.federation.runs import insert_records, remember_run
+from shared.federation.runs import by_columns, insert_records, remember_run
 
 
 def new_units_end(items: list[dict[str, Any]], start: int, *, mapping: Mapping) -> int:
@@ -60,11 +60,9 @@ async def apply_new_units(
         mapping.absent_codes.discard(values["code"])
         rows[item["id"]], values_by_remote[item["id"]] = row, values
     org_unit = table_of("org_unit")
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for values in values_by_remote.values():
-        groups.setdefault(tuple(sorted(column for column in values if column != "id")), []).append(values)
-    for columns, group in groups.items():
-        await insert_records(session, org_unit, columns=columns, rows=group)
+    values_list = list(values_by_remote.values())
+    for columns, group in by_columns(values_list).items():
+        await insert_records(session, org_unit, columns=columns, rows=[values_list[index] for index in group])
     remote_ids = list(values_by_remote)
     await remember_run(
         session, mapping, name="org_unit", items=[{"id": remote} for remote in remote_ids],

@@ -28,6 +28,13 @@ class DataValue(TimestampedTable, table=True):
     __tablename__ = "data_value"
     __table_args__ = (
         Index("ix_data_value_element_period", "element_id", "period"),
+        # Most figures are a unit's: they need no entry in the index that cascades a facility's deletion.
+        Index(
+            "ix_data_value_facility_id",
+            "facility_id",
+            postgresql_where=text("facility_id IS NOT NULL"),
+            sqlite_where=text("facility_id IS NOT NULL"),
+        ),
         Index(
             "uq_data_value_unit_figure",
             "element_id",
@@ -49,9 +56,9 @@ class DataValue(TimestampedTable, table=True):
     )
 
     id: int | None = id_field()
-    element_id: int = fk_field("data_element.id", ondelete="RESTRICT")
+    element_id: int = fk_field("data_element.id", ondelete="RESTRICT", index=False)  # ix_data_value_element_period
     org_unit_id: int = fk_field("org_unit.id", ondelete="CASCADE")
-    facility_id: int | None = fk_field("facility.id", nullable=True, ondelete="CASCADE")
+    facility_id: int | None = fk_field("facility.id", nullable=True, ondelete="CASCADE", index=False)
     period: str = Field(sa_type=String(10))
     period_type: str = Field(sa_type=String(10))
     period_start: date

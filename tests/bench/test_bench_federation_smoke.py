@@ -20,4 +20,7 @@ def test_bench_federation_prints_its_figures(database_url: str, tmp_path) -> Non
     assert figures["districts"] == 2 and figures["serving_processes"] == 2
     assert figures["rows"] >= 2 * 100  # every district's figures, units and catalogue elements arrived
     assert figures["idle_rows"] == 0  # the second round finds nothing new
-    assert abs(figures["rows_per_s"] - figures["rows"] / figures["pull_s"]) <= 0.01 * figures["rows_per_s"] + 1
+    # pull_s is printed to the hundredth: at this size (a quarter of a second) that alone moves the rate by 2%.
+    slowest = figures["rows"] / (figures["pull_s"] + 0.005)
+    fastest = figures["rows"] / max(figures["pull_s"] - 0.005, 0.001)
+    assert slowest - 1 <= figures["rows_per_s"] <= fastest + 1
