@@ -5,6 +5,7 @@ import asyncio
 import multiprocessing
 import os
 import resource
+import socket
 import subprocess
 import sys
 import time
@@ -32,12 +33,17 @@ BENCH_SECRET = "federation-bench-secret-0123456789abcdef"
 PEERS_AT_ONCE = 2
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: every socket stays bound until all are chosen, so that no port is handed out
+    twice (two districts on one port: the second one fails to bind while the first answers its health check)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 async def _seed_district(url: str, *, index: int, rows: int) -> str:
@@ -171,8 +177,7 @@ def run_federation_bench(*, url: str, districts: int = 20, rows: int = 50_000, p
     processes: list[subprocess.Popen[bytes]] = []
     bases = []
     try:
-        for district_url in urls[1:]:
-            port = _free_port()
+        for district_url, port in zip(urls[1:], _free_ports(districts), strict=True):
             env = os.environ | {
                 "DATABASE_URL": district_url,
                 "SECRET_KEY": os.environ["SECRET_KEY"],
