@@ -11,16 +11,11 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ARRAY,
-    Enum,
-    Integer,
-    String,
     Table,
     any_,
     bindparam,
     delete,
-    func,
     insert,
-    or_,
     select,
     text,
     update,
@@ -40,6 +35,7 @@ from shared.federation.mapping import (
     foreign_keys,
     mapped_foreign_keys,
 )
+from shared.federation.natural_keys import by_natural_key, key_of
 from shared.federation.payloads import canonical, kinds, table_of, to_python
 from shared.federation.registry import BY_TABLE
 
@@ -156,9 +152,10 @@ async def _write_run(
     local_ids = await _still_stored(session, table, local_ids)
     missing = [index for index, local in enumerate(local_ids) if local is None]
     if missing and tracked.natural_key:
-        found = await _by_natural_key(session, name=name, keys=[values_list[i] for i in missing])
+        found = await by_natural_key(session, name=name, keys=[values_list[i] for i in missing])
+        key_of_row = key_of(tracked.natural_key)
         for index in missing:
-            key = tuple(values_list[index].get(column) for column in tracked.natural_key)
+            key = key_of_row(values_list[index])
             if key in found:
                 if name != "data_element":  # the catalogue is shared by every peer
                     try:
@@ -174,18 +171,24 @@ async def _write_run(
         for index, drawn in zip(inserts, await draw_ids(session, table, len(inserts)), strict=True):
             local_ids[index] = drawn
     for columns, group in by_columns(values_list, updates).items():
-        rows = [values_list[i] | {"id": local_ids[i]} for i in group]
+        rows = _with_ids(values_list, local_ids, group)
         await (_update_pg if postgres else _update)(session, table, columns=columns, rows=rows)
     for columns, group in by_columns(values_list, inserts).items():
         if postgres:
-            rows = [values_list[i] | {"id": local_ids[i]} for i in group]
-            await insert_records(session, table, columns=columns, rows=rows)
+            await insert_records(session, table, columns=columns, rows=_with_ids(values_list, local_ids, group))
             continue
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = list((await session.scalars(statement, [values_list[i] for i in group])).all())
         for index, local in zip(group, ids, strict=True):
             local_ids[index] = local
     return local_ids
+
+
+def _with_ids(values_list: list[dict[str, Any]], local_ids: list[int | None], group: list[int]) -> list[dict]:
+    """The rows of a group with their local ids (set in place: the values are this run's own)."""
+    for index in group:
+        values_list[index]["id"] = local_ids[index]
+    return [values_list[index] for index in group]
 
 
 async def _still_stored(session: AsyncSession, table: Table, local_ids: list[int | None]) -> list[int | None]:
@@ -289,89 +292,18 @@ async def remember_run(
         return
     for indexes, sql in ((known, _UPDATE_ROWS), (fresh, _INSERT_ROWS)):
         if indexes:
-            parameters = {
-                "peer": mapping.peer.id, "name": name, "remote": [items[i]["id"] for i in indexes],
-                "local": [local_ids[i] for i in indexes], "payload": [_document(rows[i]) for i in indexes],
-            } | common  # fmt: skip
-            await session.execute(sql, parameters)
+            # One JSON document (one C call to encode), not three arrays that asyncpg encodes element by element.
+            document = _document([{"r": items[i]["id"], "l": local_ids[i], "p": rows[i]} for i in indexes])
+            await session.execute(sql, {"peer": mapping.peer.id, "name": name, "rows": document} | common)
 
 
-_ARRAYS = "unnest(CAST(:remote AS bigint[]), CAST(:local AS bigint[]), CAST(:payload AS text[])) AS u(r, l, p)"
+_RUN_ROWS = "json_to_recordset(CAST(CAST(:rows AS text) AS json)) AS u(r bigint, l bigint, p jsonb)"
 _UPDATE_ROWS = text(
-    f"UPDATE federation_row SET local_id = u.l, payload = CAST(u.p AS jsonb), generation = :generation, "
-    f"pulled_at = :pulled_at FROM {_ARRAYS} "
+    f"UPDATE federation_row SET local_id = u.l, payload = u.p, generation = :generation, "
+    f"pulled_at = :pulled_at FROM {_RUN_ROWS} "
     "WHERE federation_row.peer_id = :peer AND federation_row.table_name = :name AND federation_row.remote_id = u.r"
 )
 _INSERT_ROWS = text(
     "INSERT INTO federation_row (peer_id, table_name, remote_id, local_id, payload, generation, pulled_at) "
-    f"SELECT :peer, :name, u.r, u.l, CAST(u.p AS jsonb), :generation, :pulled_at FROM {_ARRAYS}"
+    f"SELECT :peer, :name, u.r, u.l, u.p, :generation, :pulled_at FROM {_RUN_ROWS}"
 )
-
-
-async def _by_natural_key(session: AsyncSession, *, name: str, keys: list[dict[str, Any]]) -> dict[tuple, int]:
-    """Local rows whose natural key matches one of these, by key (one query over the distinct values per column)."""
-    tracked = BY_TABLE[name]
-    table = table_of(name)
-    if is_postgres(session):
-        exact = await _by_natural_key_pg(session, table=table, columns=tracked.natural_key, keys=keys)
-        if exact is not None:
-            return exact
-    conditions = []
-    for column in tracked.natural_key:
-        values = {key.get(column) for key in keys}
-        known = [value for value in values if value is not None]
-        clause = table.c[column].in_(known) if known else None
-        if None in values:
-            clause = table.c[column].is_(None) if clause is None else or_(clause, table.c[column].is_(None))
-        conditions.append(clause)
-    wanted = {tuple(key.get(column) for column in tracked.natural_key) for key in keys}
-    query = select(table.c.id, *[table.c[column] for column in tracked.natural_key]).where(*conditions)
-    found: dict[tuple, int] = {}
-    for row in (await session.execute(query)).all():
-        key = tuple(row[1:])
-        if key in wanted:
-            found[key] = row[0]
-    return found
-
-
-def _plain(column: Any) -> bool:
-    return isinstance(column.type, Integer) or (isinstance(column.type, String) and not isinstance(column.type, Enum))
-
-
-async def _by_natural_key_pg(
-    session: AsyncSession, *, table: Table, columns: tuple[str, ...], keys: list[dict[str, Any]]
-) -> dict[tuple, int] | None:
-    """The same on PostgreSQL, exactly: the keys travel as arrays, one query per pattern of NULL columns, and each key
-    is one probe of the table's unique index (a correlated subquery: a join's plan follows the planner's guess of
-    the arrays' size and the table's, and once scanned the whole table for every page). None when a key column is
-    not a plain integer or string."""
-    if not all(_plain(table.c[column]) for column in columns):
-        return None
-    patterns: dict[tuple[bool, ...], set[tuple]] = {}
-    for key in keys:
-        values = tuple(key.get(column) for column in columns)
-        patterns.setdefault(tuple(value is None for value in values), set()).add(values)
-    found: dict[tuple, int] = {}
-    for nulls, wanted in patterns.items():
-        present = [n for n, null in enumerate(nulls) if not null]
-        absent = [table.c[columns[n]].is_(None) for n, null in enumerate(nulls) if null]
-        if not present:
-            query = select(table.c.id, *[table.c[column] for column in columns]).where(*absent)
-            found |= {tuple(row[1:]): row[0] for row in (await session.execute(query)).all()}
-            continue
-        rows = list(wanted)
-        keyset = select(
-            *[
-                func.unnest(bindparam(f"k{n}", [row[n] for row in rows], type_=ARRAY(table.c[columns[n]].type))).label(
-                    f"k{n}"
-                )
-                for n in present
-            ]
-        ).subquery("k")
-        matches = [table.c[columns[n]] == keyset.c[f"k{n}"] for n in present]
-        probe = select(table.c.id).where(*absent, *matches).limit(1).scalar_subquery()
-        for row in (await session.execute(select(probe, *[keyset.c[f"k{n}"] for n in present]))).all():
-            if row[0] is not None:
-                values = dict(zip(present, row[1:], strict=True))
-                found[tuple(values.get(n) for n in range(len(columns)))] = row[0]
-    return found

@@ -246,6 +246,23 @@ async def _assert_never_ahead(city: Instance, a: Instance) -> None:
     assert await city_copy(city.url, "jinshui") == expected
 
 
+async def test_a_figure_the_city_keyed_in_is_adopted_when_the_district_reports_it(
+    registered: dict[str, Instance],
+) -> None:
+    city, a = registered["city"], registered["jinshui"]
+    assert all(r.ok for r in await _pull(city))
+    keyed_in = [("new_books", "410105001000", period, 7) for period in ("1995", "1996")]
+    reported = [("new_books", "410105001000", period, 9) for period in ("1995", "1996", "1997")]
+    await write_values(city.url, keyed_in)
+    await write_values(a.url, reported)  # one run of three rows: two found by natural key, one new
+    assert all(r.ok for r in await _pull(city))
+    # Found by (element, unit, no facility, period): one row each, with the district's value and source.
+    figures = {f for f in await city_figures(city.url) if f[:2] == ("new_books", "410105001000") and f[2] < "1998"}
+    assert figures == {(e, u, p, 9.0) for e, u, p, _ in reported}
+    assert figures <= await city_figures(city.url, source="peer:jinshui")
+    assert await city_copy(city.url, "jinshui") == await _in_tree(a)
+
+
 async def test_faults_between_city_and_district_never_leave_half_a_page(registered: dict[str, Instance]) -> None:
     city, a = registered["city"], registered["jinshui"]
     assert all(r.ok for r in await _pull(city))
