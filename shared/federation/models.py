@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.db import IdType, TimestampedTable, UTCDateTime, enum_type, fk_field, id_field, utcnow
-from shared.db_types import JsonType
+from shared.db_types import JsonType, OptionalJsonType
 
 
 class ChangeOp(StrEnum):
@@ -90,7 +90,8 @@ class Peer(TimestampedTable, table=True):
 
 
 class PulledRow(SQLModel, table=True):
-    """Where a pulled row came from and when: the peer's row id, the local copy's id and the row as pulled."""
+    """Where a pulled row came from and when: the peer's row id, the local copy's id; the row as pulled only for a
+    table kept as pulled (mirror_only), the others' local copy being the row."""
 
     __tablename__ = "federation_row"
     __table_args__ = (
@@ -104,6 +105,6 @@ class PulledRow(SQLModel, table=True):
     table_name: str = Field(sa_type=String(60))
     remote_id: int = Field(sa_type=IdType)
     local_id: int | None = Field(default=None, sa_type=IdType)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonType, nullable=False))
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(OptionalJsonType, nullable=True))
     generation: int = Field(default=0)
     pulled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

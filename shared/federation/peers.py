@@ -12,6 +12,7 @@ from shared.concurrency import bump_version
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.federation.crypto import encrypt_token
 from shared.federation.models import Peer, PeerStatus, PulledRow
+from shared.federation.payloads import canonical, table_of
 from shared.federation.registry import BY_TABLE
 from shared.federation.schemas import PeerCreate
 from shared.orgunits.models import OrgUnit
@@ -99,7 +100,7 @@ async def remove_peer(session: AsyncSession, *, actor: Principal, peer_id: int) 
 
 
 async def origin_of(session: AsyncSession, *, actor: Principal, table: str, row_id: int) -> dict[str, Any]:
-    """Where a local row came from: the peer, its id there, when it was pulled and the peer's last good pull."""
+    """Where a local row came from: the peer, its id there, when it was pulled, the peer's last good pull, the row."""
     actor.require_role(STAFF_ROLES)
     if table not in BY_TABLE:
         raise InvalidInput(f"{table} is not a federated table ({', '.join(BY_TABLE)})", field="table")
@@ -114,6 +115,12 @@ async def origin_of(session: AsyncSession, *, actor: Principal, table: str, row_
         raise NotFound(f"{table} {row_id} was not pulled from a peer (it was entered here, or does not exist)")
     pulled, peer = found
     await _visible(session, actor=actor, peer=peer, peer_id=peer.id)
+    row = pulled.payload
+    if not BY_TABLE[table].mirror_only:  # the local copy is the row (ids mapped to this instance's)
+        stored = (await session.execute(select(table_of(table)).where(table_of(table).c.id == row_id))).first()
+        if stored is None:
+            raise NotFound(f"{table} {row_id} no longer exists here")
+        row = canonical(table, dict(stored._mapping))
     return {
         "table": table,
         "id": row_id,
@@ -122,7 +129,7 @@ async def origin_of(session: AsyncSession, *, actor: Principal, table: str, row_
         "remote_id": pulled.remote_id,
         "pulled_at": pulled.pulled_at,
         "peer_last_success_at": peer.last_success_at,
-        "row": pulled.payload,
+        "row": row,
     }
 
 

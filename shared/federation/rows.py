@@ -159,7 +159,8 @@ async def _remember(
     row: dict[str, Any],
     pulled_at: datetime,
 ) -> None:
-    values = {"local_id": local_id, "payload": row, "pulled_at": pulled_at, "generation": mapping.peer.generation}
+    payload = row if BY_TABLE[name].mirror_only else None  # a copied row is its own record
+    values = {"local_id": local_id, "payload": payload, "pulled_at": pulled_at, "generation": mapping.peer.generation}
     if (name, remote_id) in mapping.local:
         await session.execute(
             update(ROW)

@@ -6,6 +6,7 @@ refuses a value the run is rolled back to its savepoint and applied again throug
 each value in Python and names the row that is wrong."""
 
 from datetime import datetime
+from itertools import product
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
 from shared.db import is_postgres
 from shared.federation.mapping import (
@@ -269,10 +271,12 @@ async def remember_run(
     session: AsyncSession, mapping: Mapping, *, name: str, items: list[dict[str, Any]], rows: list[dict[str, Any]],
     local_ids: list[int | None], pulled_at: datetime,
 ) -> None:  # fmt: skip
-    """Where each row came from and when: its provenance row, the row as pulled."""
+    """Where each row came from and when: its provenance row (with the row as pulled for a table kept as pulled)."""
     known = [i for i, item in enumerate(items) if (name, item["id"]) in mapping.local]
     fresh = [i for i, item in enumerate(items) if (name, item["id"]) not in mapping.local]
     common = {"pulled_at": pulled_at, "generation": mapping.peer.generation}
+    # A copied row is its own record: storing it again as pulled wrote twice as much as the table itself.
+    kept = BY_TABLE[name].mirror_only
     if not is_postgres(session):
         if known:
             statement = (
@@ -281,29 +285,43 @@ async def remember_run(
                 .values(local_id=bindparam("_local"), payload=bindparam("_payload"), **common)
             )
             await session.execute(
-                statement, [{"_r": items[i]["id"], "_local": local_ids[i], "_payload": rows[i]} for i in known]
+                statement,
+                [{"_r": items[i]["id"], "_local": local_ids[i], "_payload": rows[i] if kept else None} for i in known],
             )
         if fresh:
             await session.execute(
                 insert(ROW),
                 [{"peer_id": mapping.peer.id, "table_name": name, "remote_id": items[i]["id"],
-                  "local_id": local_ids[i], "payload": rows[i]} | common for i in fresh],
+                  "local_id": local_ids[i], "payload": rows[i] if kept else None} | common for i in fresh],
             )  # fmt: skip
         return
-    for indexes, sql in ((known, _UPDATE_ROWS), (fresh, _INSERT_ROWS)):
-        if indexes:
-            # One JSON document (one C call to encode), not three arrays that asyncpg encodes element by element.
-            document = _document([{"r": items[i]["id"], "l": local_ids[i], "p": rows[i]} for i in indexes])
-            await session.execute(sql, {"peer": mapping.peer.id, "name": name, "rows": document} | common)
+    for indexes, fresh_rows in ((known, False), (fresh, True)):
+        if not indexes:
+            continue
+        parameters = {"peer": mapping.peer.id, "name": name} | common
+        if kept:  # one JSON document (one C call to encode) carries the rows as pulled
+            parameters["rows"] = _document([{"r": items[i]["id"], "l": local_ids[i], "p": rows[i]} for i in indexes])
+        else:  # two integer arrays, encoded by asyncpg in C
+            parameters |= {"r": [items[i]["id"] for i in indexes], "l": [local_ids[i] for i in indexes]}
+        await session.execute(_PROVENANCE[(fresh_rows, kept)], parameters)
 
 
-_RUN_ROWS = "json_to_recordset(CAST(CAST(:rows AS text) AS json)) AS u(r bigint, l bigint, p jsonb)"
-_UPDATE_ROWS = text(
-    f"UPDATE federation_row SET local_id = u.l, payload = u.p, generation = :generation, "
-    f"pulled_at = :pulled_at FROM {_RUN_ROWS} "
-    "WHERE federation_row.peer_id = :peer AND federation_row.table_name = :name AND federation_row.remote_id = u.r"
-)
-_INSERT_ROWS = text(
-    "INSERT INTO federation_row (peer_id, table_name, remote_id, local_id, payload, generation, pulled_at) "
-    f"SELECT :peer, :name, u.r, u.l, u.p, :generation, :pulled_at FROM {_RUN_ROWS}"
-)
+def _provenance_sql(*, fresh: bool, kept: bool) -> TextClause:
+    source = (
+        "json_to_recordset(CAST(CAST(:rows AS text) AS json)) AS u(r bigint, l bigint, p jsonb)"
+        if kept
+        else "unnest(CAST(:r AS bigint[]), CAST(:l AS bigint[]), CAST(NULL AS jsonb[])) AS u(r, l, p)"
+    )
+    if fresh:
+        return text(
+            "INSERT INTO federation_row (peer_id, table_name, remote_id, local_id, payload, generation, pulled_at) "
+            f"SELECT :peer, :name, u.r, u.l, u.p, :generation, :pulled_at FROM {source}"
+        )
+    return text(
+        "UPDATE federation_row SET local_id = u.l, payload = u.p, generation = :generation, pulled_at = :pulled_at "
+        f"FROM {source} WHERE federation_row.peer_id = :peer AND federation_row.table_name = :name "
+        "AND federation_row.remote_id = u.r"
+    )
+
+
+_PROVENANCE = {(new, kept): _provenance_sql(fresh=new, kept=kept) for new, kept in product((True, False), repeat=2)}

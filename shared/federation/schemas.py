@@ -109,7 +109,8 @@ class OriginPublic(BaseModel):
     remote_id: int
     pulled_at: datetime
     peer_last_success_at: datetime | None
-    row: dict[str, Any]
+    # The row as this instance holds it (ids are this instance's); as pulled for a table kept as pulled.
+    row: dict[str, Any] | None
 
 
 class PullRequest(BaseModel):

@@ -17,8 +17,10 @@ from shared.auth.scope import SYSTEM
 from shared.auth.service import issue_api_token
 from shared.db import make_engine, write_intent
 from shared.federation import cursor as cursors
+from shared.federation.mapping import SOURCE_TABLES, foreign_keys
+from shared.federation.models import PulledRow
 from shared.federation.payloads import canonical, table_of
-from shared.federation.registry import REGISTRY
+from shared.federation.registry import BY_TABLE, REGISTRY
 from shared.orgunits.models import KIND_LEVELS, OrgUnit, OrgUnitKind
 from shared.statistics.elements import sync_elements
 
@@ -90,8 +92,18 @@ async def write_values(url: str, values: list[tuple[str, str, str, float]]) -> N
         await engine.dispose()
 
 
+def as_copied(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row in the canonical form, without what a higher instance sets itself: the `source` of figures and
+    activities, columns that mean nothing elsewhere (user ids), and of a catalogue element all but its code (the
+    catalogue is every instance's own: a pulled element is mapped to it, not copied)."""
+    if table == "data_element":
+        return {"code": row["code"]}
+    dropped = {*BY_TABLE[table].drop, *(["source"] if table in SOURCE_TABLES else [])}
+    return {column: value for column, value in canonical(table, row).items() if column not in dropped}
+
+
 async def district_state(url: str) -> dict[tuple[str, int], dict[str, Any]]:
-    """Every tracked row of an instance in the feed's canonical form, by (table, id)."""
+    """Every tracked row of an instance as a higher instance copies it, by (table, id)."""
     engine = make_engine(url)
     state: dict[tuple[str, int], dict[str, Any]] = {}
     try:
@@ -99,31 +111,66 @@ async def district_state(url: str) -> dict[tuple[str, int], dict[str, Any]]:
             for tracked in REGISTRY:
                 table = table_of(tracked.table)
                 for row in (await connection.execute(select(table))).all():
-                    state[(tracked.table, row.id)] = canonical(tracked.table, dict(row._mapping))
+                    state[(tracked.table, row.id)] = as_copied(tracked.table, dict(row._mapping))
     finally:
         await engine.dispose()
     return state
 
 
 async def city_copy(url: str, peer_name: str) -> dict[tuple[str, int], dict[str, Any]]:
-    """What the city keeps of a peer: the pulled rows by (table, the peer's id)."""
+    """What the city holds of a peer, given back in the peer's ids: its local copies (the rows kept as pulled for
+    the tables not copied), by (table, the peer's id)."""
     engine = make_engine(url)
+    copy: dict[tuple[str, int], dict[str, Any]] = {}
     try:
         async with engine.connect() as connection:
-            rows = (
+            peer = (
                 await connection.execute(
                     text(
-                        "SELECT r.table_name, r.remote_id, r.payload FROM federation_row r "
-                        "JOIN federation_peer p ON p.id = r.peer_id WHERE p.name = :name"
+                        "SELECT p.id, p.covered_org_unit_id, u.path FROM federation_peer p "
+                        "JOIN org_unit u ON u.id = p.covered_org_unit_id WHERE p.name = :name"
                     ),
                     {"name": peer_name},
                 )
+            ).one()
+            pulled = (
+                await connection.execute(
+                    select(PulledRow.table_name, PulledRow.remote_id, PulledRow.local_id, PulledRow.payload).where(
+                        PulledRow.peer_id == peer.id
+                    )
+                )
             ).all()
+            remote = {(t, local): int(r) for t, r, local, _p in pulled if local is not None}
+            local_rows: dict[tuple[str, int], dict[str, Any]] = {}
+            for name in {t for t, _r, local, _p in pulled if local is not None}:
+                table = table_of(name)
+                ids = [local for t, _r, local, _p in pulled if t == name and local is not None]
+                for row in (await connection.execute(select(table).where(table.c.id.in_(ids)))).all():
+                    local_rows[(name, row.id)] = dict(row._mapping)
     finally:
         await engine.dispose()
-    # The row as pulled, compared in the canonical form: on PostgreSQL the feed sends what to_jsonb() logged, whose
-    # timestamps drop trailing zeros of the microseconds (.65028 for .650280).
-    return {(t, int(i)): canonical(t, json.loads(p) if isinstance(p, str) else p) for t, i, p in rows}
+
+    def back(name: str, column: str, value: Any) -> Any:
+        if name == "org_unit" and column == "parent_id" and value == peer.covered_org_unit_id:
+            return None  # the peer's root hangs under the covered unit here; at the peer it has no parent
+        return remote.get((foreign_keys(table_of(name))[column], value), f"local id {value}, not the peer's")
+
+    for name, remote_id, local_id, payload in pulled:
+        if payload is not None:  # kept as pulled
+            copy[(name, int(remote_id))] = as_copied(name, json.loads(payload) if isinstance(payload, str) else payload)
+            continue
+        row = local_rows.get((name, local_id))
+        if row is None:
+            continue  # a row missing here: the comparison shows it
+        row = row | {"id": int(remote_id)}
+        for column in foreign_keys(table_of(name)):
+            if row[column] is not None:
+                row[column] = back(name, column, row[column])
+        if name == "org_unit":
+            below = row["path"].removeprefix(peer.path).strip("/").split("/")
+            row["path"] = "/" + "".join(f"{remote.get(('org_unit', int(i)), i)}/" for i in below)
+        copy[(name, int(remote_id))] = as_copied(name, row)
+    return copy
 
 
 async def city_figures(url: str, *, source: str | None = None) -> set[tuple[str, str, str, float]]:
@@ -170,7 +217,7 @@ async def replay(base: str, token: str, *, until: str | None, limit: int) -> dic
                 if item["op"] == "delete":
                     state.pop(key, None)
                 else:
-                    state[key] = canonical(item["table"], item["row"])
+                    state[key] = as_copied(item["table"], item["row"])
             since = body["next_cursor"]
             if since == until or not body["has_more"]:
                 break
