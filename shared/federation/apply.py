@@ -23,15 +23,17 @@ __all__ = ["PeerRefused", "apply_items", "forget_stale"]
 
 async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, Any]]) -> None:
     """The local ids of the rows the page names (its own and those they refer to) that this peer sent before."""
-    wanted: dict[str, set[int]] = {}
+    by_table: dict[str, list[dict[str, Any]]] = {}
     for item in items:
-        wanted.setdefault(item["table"], set()).add(item["id"])
-        if item["table"] not in BY_TABLE:
+        by_table.setdefault(item["table"], []).append(item["row"])
+    wanted: dict[str, set[int]] = {name: {item["id"] for item in items if item["table"] == name} for name in by_table}
+    for name, rows in by_table.items():
+        if name not in BY_TABLE:
             continue
-        for column, target in foreign_keys(table_of(item["table"])).items():
-            value = item["row"].get(column)
-            if target in BY_TABLE and isinstance(value, int):
-                wanted.setdefault(target, set()).add(value)
+        for column, target in foreign_keys(table_of(name)).items():
+            if target in BY_TABLE:
+                values = {row.get(column) for row in rows}
+                wanted.setdefault(target, set()).update(value for value in values if isinstance(value, int))
     for table, ids in wanted.items():
         ids -= {key[1] for key in mapping.local if key[0] == table}
         if not ids:

@@ -105,8 +105,10 @@ async def _by_natural_key_pg(
         ).subquery("k")
         matches = [table.c[columns[n]] == keyset.c[f"k{n}"] for n in present]
         probe = select(table.c.id).where(*absent, *matches).limit(1).scalar_subquery()
-        for row in (await session.execute(select(probe, *[keyset.c[f"k{n}"] for n in present]))).all():
-            if row[0] is not None:
-                values = dict(zip(present, row[1:], strict=True))
-                found[tuple(values.get(n) for n in range(len(columns)))] = row[0]
+        probed = select(probe.label("id"), *[keyset.c[f"k{n}"] for n in present]).offset(0).subquery("p")
+        # Only the keys found come back: a page of new rows (a first pull) returns nothing to decode. OFFSET 0 keeps
+        # the probe a subquery of its own: pulled up, it would run twice for every key found (filter, then output).
+        for row in (await session.execute(select(probed).where(probed.c.id.is_not(None)))).all():
+            values = dict(zip(present, row[1:], strict=True))
+            found[tuple(values.get(n) for n in range(len(columns)))] = row[0]
     return found

@@ -196,6 +196,17 @@ class _WriterSlot:
             yield
 
 
+def _drop(ahead: "asyncio.Future[dict] | None") -> None:
+    """Let go of a page fetched ahead that will not be applied (its failure, if any, is not this pull's)."""
+    if ahead is None:
+        return
+    if ahead.done():
+        if not ahead.cancelled():
+            ahead.exception()  # retrieved: asyncio would otherwise log it as never retrieved
+        return
+    ahead.cancel()
+
+
 async def pull_peer(
     peer: Peer,
     *,
@@ -218,6 +229,12 @@ async def pull_peer(
 
     token = decrypt_token(peer.token_encrypted)
     base = peer.base_url.rstrip("/")
+    ahead: asyncio.Future[dict] | None = None
+
+    async def changes_after(since: str | None) -> dict:
+        params = {"limit": options.page_limit} | ({"since": since} if since else {})
+        return await _get(client, f"{base}/federation/v1/changes", token=token or "", params=params, options=options)
+
     try:
         if token is None:
             raise PeerRefused("the stored token cannot be decrypted (SECRET_KEY changed?): register the peer again")
@@ -257,14 +274,9 @@ async def pull_peer(
                 result.rows += len(items)
                 result.pages += 1
                 continue
+            fetching, ahead = ahead or changes_after(cursor), None
             try:
-                body = await _get(
-                    client,
-                    f"{base}/federation/v1/changes",
-                    token=token,
-                    params={"limit": options.page_limit} | ({"since": cursor} if cursor else {}),
-                    options=options,
-                )
+                body = await fetching
             except PeerAnswer as exc:
                 if exc.status == 410:  # compacted past our cursor: start again from a snapshot
                     wants_snapshot = True
@@ -276,6 +288,8 @@ async def pull_peer(
             next_cursor = body.get("next_cursor")
             if not isinstance(next_cursor, str) or not isinstance(body.get("has_more"), bool):
                 raise PeerRefused("the peer's page lacks next_cursor / has_more")
+            # The next page travels while this one is applied: the peer serves as the city writes.
+            ahead = asyncio.ensure_future(changes_after(next_cursor)) if body["has_more"] else None
             if next_cursor != cursor or items:
                 applied = await apply_page(expect=(cursor, None), items=items, after={"cursor": next_cursor})
                 if not applied:
@@ -312,6 +326,7 @@ async def pull_peer(
             lag_seconds=(now - last_success).total_seconds() if last_success else None,
         )
     finally:
+        _drop(ahead)
         slot.release()
     result.seconds = time.perf_counter() - started
     return result
