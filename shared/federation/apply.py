@@ -25,14 +25,14 @@ async def _load(session: AsyncSession, mapping: Mapping, items: list[dict[str, A
     """The local ids of the rows the page names (its own and those they refer to) that this peer sent before."""
     by_table: dict[str, list[dict[str, Any]]] = {}
     for item in items:
-        by_table.setdefault(item["table"], []).append(item["row"])
-    wanted: dict[str, set[int]] = {name: {item["id"] for item in items if item["table"] == name} for name in by_table}
-    for name, rows in by_table.items():
+        by_table.setdefault(item["table"], []).append(item)
+    wanted: dict[str, set[int]] = {name: {item["id"] for item in group} for name, group in by_table.items()}
+    for name, group in by_table.items():
         if name not in BY_TABLE:
             continue
         for column, target in foreign_keys(table_of(name)).items():
             if target in BY_TABLE:
-                values = {row.get(column) for row in rows}
+                values = {item["row"].get(column) for item in group}
                 wanted.setdefault(target, set()).update(value for value in values if isinstance(value, int))
     for table, ids in wanted.items():
         ids -= {key[1] for key in mapping.local if key[0] == table}

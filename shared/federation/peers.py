@@ -117,7 +117,8 @@ async def origin_of(session: AsyncSession, *, actor: Principal, table: str, row_
     await _visible(session, actor=actor, peer=peer, peer_id=peer.id)
     row = pulled.payload
     if not BY_TABLE[table].mirror_only:  # the local copy is the row (ids mapped to this instance's)
-        stored = (await session.execute(select(table_of(table)).where(table_of(table).c.id == row_id))).first()
+        copies = table_of(table)
+        stored = (await session.execute(select(copies).where(copies.c.id == row_id))).first()
         if stored is None:
             raise NotFound(f"{table} {row_id} no longer exists here")
         row = canonical(table, dict(stored._mapping))
