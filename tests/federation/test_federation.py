@@ -448,6 +448,9 @@ async def test_two_pulls_of_one_peer_at_once_apply_each_page_once(registered: di
 def test_admins_register_list_pause_resume_and_remove_peers(registered: dict[str, Instance]) -> None:
     city = registered["city"]
     env = city.extra["env"]
+    # A figure pulled, and health to list, whichever tests of the module ran before.
+    asyncio.run(write_values(registered["jinshui"].url, [("population", "410105001000", "2019", 300_000)]))
+    assert all(r.ok for r in asyncio.run(_pull(city)))
     for name, role in (("city-admin", "admin"), ("city-viewer", "viewer")):
         made = culturezone("create-user", name, "--password", "a long passphrase", "--role", role, env=env)
         assert made.returncode == 0, made.stderr
@@ -506,16 +509,23 @@ def test_admins_register_list_pause_resume_and_remove_peers(registered: dict[str
     origins = f"{city.base}/api/v1/federation/origins"
     engine = city.engine()
 
-    async def ids() -> tuple[int, int]:
+    async def ids() -> tuple[int, int, int]:
         async with engine.connect() as connection:
-            pulled = await connection.scalar(text("SELECT id FROM data_value WHERE source = 'peer:jinshui' LIMIT 1"))
+            pulled = (
+                await connection.execute(
+                    text("SELECT id, org_unit_id FROM data_value WHERE source = 'peer:jinshui' ORDER BY id LIMIT 1")
+                )
+            ).one()
             own = await connection.scalar(text("SELECT id FROM org_unit WHERE code = '410100'"))
         await engine.dispose()
-        return pulled, own
+        return pulled.id, pulled.org_unit_id, own
 
-    pulled_id, own_id = asyncio.run(ids())
+    pulled_id, pulled_unit_id, own_id = asyncio.run(ids())
     origin = httpx.get(f"{origins}/data_value/{pulled_id}", headers=headers["city-viewer"])
     assert origin.status_code == 200 and origin.json()["peer"] == "jinshui" and origin.json()["pulled_at"]
+    # The row as the city holds it: its own ids, the figure's source.
+    assert origin.json()["row"]["id"] == pulled_id and origin.json()["row"]["org_unit_id"] == pulled_unit_id
+    assert origin.json()["row"]["source"] == "peer:jinshui"
     assert httpx.get(f"{origins}/org_unit/{own_id}", headers=headers["city-viewer"]).status_code == 404
     assert httpx.get(f"{origins}/user_account/1", headers=headers["city-viewer"]).status_code == 422
     audit = httpx.get(f"{city.base}/api/v1/audit", params={"entity": "peer"}, headers=headers["city-admin"])
