@@ -141,10 +141,12 @@ async def city_copy(url: str, peer_name: str) -> dict[tuple[str, int], dict[str,
                 )
             ).all()
             remote = {(t, local): int(r) for t, r, local, _p in pulled if local is not None}
+            copied: dict[str, list[int]] = {}
+            for name, local in remote:
+                copied.setdefault(name, []).append(local)
             local_rows: dict[tuple[str, int], dict[str, Any]] = {}
-            for name in {t for t, _r, local, _p in pulled if local is not None}:
+            for name, ids in copied.items():
                 table = table_of(name)
-                ids = [local for t, _r, local, _p in pulled if t == name and local is not None]
                 for row in (await connection.execute(select(table).where(table.c.id.in_(ids)))).all():
                     local_rows[(name, row.id)] = dict(row._mapping)
     finally:
