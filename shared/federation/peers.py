@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit.service import record_change, snapshot
@@ -91,7 +91,11 @@ async def remove_peer(session: AsyncSession, *, actor: Principal, peer_id: int) 
     """Stop pulling a peer and forget where its rows came from (the pulled rows themselves stay)."""
     actor.require_role([Role.admin])
     peer = await get_peer(session, actor=actor, peer_id=peer_id)
+    # The row lock a pull holds while it applies a page: a page in flight commits first and its provenance goes too;
+    # a page after this finds the peer gone and writes nothing.
+    await session.refresh(peer, with_for_update=True)
     before = _safe(peer)
+    await session.execute(delete(PulledRow).where(PulledRow.peer_id == peer_id))
     await session.delete(peer)
     await session.flush()
     await record_change(
