@@ -205,26 +205,26 @@ async def changes(
 
 
 def _logged_rows() -> Any:
-    """PostgreSQL: the log's rows with the payload as the JSON text to_jsonb() wrote (already typed JSON: it is sent
-    without being decoded and encoded again) and, beside it, the two values the subtree check reads."""
+    """PostgreSQL: the log's rows with the payload as the JSON text to_json() wrote (already typed JSON: it is sent
+    without being decoded and encoded again) and, beside it, the one value the subtree check reads (each read parses
+    the text: only the table's own)."""
     scope_value = case(
-        {t.table: CHANGE.c.payload[t.scope[0]].as_string() for t in REGISTRY if t.scope is not None},
+        {t.table: CHANGE.c.payload[t.scope[0]].as_string() for t in REGISTRY if t.scope is not None}
+        | {"org_unit": CHANGE.c.payload["path"].as_string()},
         value=CHANGE.c.table_name,
     )
     return select(
         CHANGE.c.txid, CHANGE.c.id, CHANGE.c.table_name, CHANGE.c.row_id, CHANGE.c.op,
         cast(CHANGE.c.payload, Text).label("payload_text"), scope_value.label("scope_value"),
-        CHANGE.c.payload["path"].as_string().label("unit_path"),
     )  # fmt: skip
 
 
 def _probe(row: Any) -> dict[str, Any]:
     """The part of a logged row's payload that _inside reads."""
+    if row.table_name == "org_unit":
+        return {"path": row.scope_value}
     tracked = BY_TABLE.get(row.table_name)
-    probe: dict[str, Any] = {"path": row.unit_path}
-    if tracked is not None and tracked.scope is not None:
-        probe[tracked.scope[0]] = row.scope_value
-    return probe
+    return {tracked.scope[0]: row.scope_value} if tracked is not None and tracked.scope is not None else {}
 
 
 async def _inside(session: AsyncSession, *, root: OrgUnit | None, rows: list[tuple[str, int, dict]]) -> list[bool]:

@@ -12,11 +12,11 @@ CREATE OR REPLACE FUNCTION cz_federation_log() RETURNS trigger LANGUAGE plpgsql 
 BEGIN
   IF TG_OP = 'DELETE' THEN
     INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
-    VALUES (pg_current_xact_id()::text::bigint, TG_TABLE_NAME, OLD.id, 'delete', to_jsonb(OLD), now());
+    VALUES (pg_current_xact_id()::text::bigint, TG_TABLE_NAME, OLD.id, 'delete', to_json(OLD), now());
     RETURN OLD;
   END IF;
   INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
-  VALUES (pg_current_xact_id()::text::bigint, TG_TABLE_NAME, NEW.id, 'upsert', to_jsonb(NEW), now());
+  VALUES (pg_current_xact_id()::text::bigint, TG_TABLE_NAME, NEW.id, 'upsert', to_json(NEW), now());
   RETURN NEW;
 END $$
 """
@@ -30,7 +30,7 @@ DECLARE
   writer_txid bigint := pg_current_xact_id()::text::bigint;
 BEGIN
   INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
-  SELECT writer_txid, TG_TABLE_NAME, n.id, 'upsert', to_jsonb(n), now()
+  SELECT writer_txid, TG_TABLE_NAME, n.id, 'upsert', to_json(n), now()
   FROM cz_new n;
   RETURN NULL;
 END $$
@@ -41,7 +41,7 @@ DECLARE
   writer_txid bigint := pg_current_xact_id()::text::bigint;
 BEGIN
   INSERT INTO federation_change (txid, table_name, row_id, op, payload, changed_at)
-  SELECT writer_txid, TG_TABLE_NAME, o.id, 'delete', to_jsonb(o), now()
+  SELECT writer_txid, TG_TABLE_NAME, o.id, 'delete', to_json(o), now()
   FROM cz_old o;
   RETURN NULL;
 END $$
@@ -138,7 +138,7 @@ def backfill(connection: Connection, tables: list[str]) -> None:
             connection.execute(
                 text(
                     f"INSERT INTO {CHANGE_TABLE} (txid, table_name, row_id, op, payload, changed_at) "
-                    f"SELECT pg_current_xact_id()::text::bigint, '{table}', t.id, 'upsert', to_jsonb(t), now() "
+                    f"SELECT pg_current_xact_id()::text::bigint, '{table}', t.id, 'upsert', to_json(t), now() "
                     f"FROM {table} t ORDER BY t.id"
                 )
             )
