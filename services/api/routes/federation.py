@@ -1,15 +1,18 @@
 """Federation: the change feed this instance serves to the level above, and the peers it pulls itself."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.deps import CurrentUser, SessionDep
+from shared.auth.scope import Principal
 from shared.db import StoredId
 from shared.federation import feed, peers
 from shared.federation.models import PeerStatus
+from shared.federation.payloads import paused_gc
 from shared.federation.schemas import (
     ChangesPublic,
     ManifestPublic,
@@ -55,12 +58,19 @@ async def get_changes(
     org_unit: OrgUnitParam = None,
 ) -> Response:
     """Every row created, changed or deleted after the cursor, in commit order, never past a running transaction."""
-    page = await feed.changes(session, actor=actor, since=since, limit=limit, org_unit=org_unit)
+    # The collector resumes once the page's rows are freed: resumed while they lived, it went over every one of them
+    # (a tenth of the cost of serving a page).
+    with paused_gc():
+        return await _rendered_changes(session, actor=actor, since=since, limit=limit, org_unit=org_unit)
+
+
+async def _rendered_changes(session: AsyncSession, *, actor: Principal, since: str | None, **query: Any) -> Response:
+    page = await feed.changes(session, actor=actor, since=since, **query)
     # Rows are already in their canonical JSON form: rendered once, without a second pass through the models.
     return _json(
         {
             "since": since or "",
-            "items": [vars(item) for item in page.items],
+            "items": page.items,
             "next_cursor": page.next_cursor,
             "has_more": page.has_more,
             "remaining": page.remaining,
@@ -77,10 +87,8 @@ async def get_snapshot(
     org_unit: OrgUnitParam = None,
 ) -> Response:
     """The current rows of the subtree a page at a time; the last page's cursor continues in /changes."""
-    body = await feed.snapshot(session, actor=actor, page=page, limit=limit, org_unit=org_unit)
-    return _json(
-        {"items": [vars(item) for item in body["items"]], "next_page": body["next_page"], "cursor": body["cursor"]}
-    )
+    with paused_gc():
+        return _json(await feed.snapshot(session, actor=actor, page=page, limit=limit, org_unit=org_unit))
 
 
 PEER_PROBLEMS = {
