@@ -367,6 +367,13 @@ async def test_peers_that_answer_wrongly_are_refused_and_nothing_is_applied(regi
             proxy.inject_items = [{"table": "data_value", "id": row["id"], "op": "upsert", "row": row} for row in rows]
             result = (await _pull(city, names=["jinshui"]))[0]
             assert not result.ok and "(data_value 999004): malformed (value is not a number)" in result.error
+            if ON_POSTGRES:  # SQLite keeps any length in a VARCHAR column
+                # A value longer than its column is refused, not cut to the column's length.
+                long_period = [{"table": "data_value", "id": 999_005, "op": "upsert",
+                                "row": figure | {"id": 999_005, "period": "1990-annual"}}]  # fmt: skip
+                proxy.inject_items = long_period
+                result = (await _pull(city, names=["jinshui"]))[0]
+                assert not result.ok and "too long" in result.error, result.error
         finally:
             await _set_peer(city, "jinshui", base_url=a.base)
     assert await city_copy(city.url, "jinshui") == before
