@@ -180,13 +180,11 @@ async def changes(
             position = (int(rows[-1].txid) if postgres else 0, int(rows[-1].id))
         if postgres:
             # Unpacked by position (the columns of _logged_rows): a Row's attributes cost 40% of serving a page.
-            logged = [(table, row_id, op, payload, scope) for _txid, _id, table, row_id, op, payload, scope in rows]
-            inside = await _inside(
-                session, root=root, rows=[(table, row_id, scope) for table, row_id, *_, scope in logged]
-            )
+            scopes = [(table, row_id, scope) for _txid, _id, table, row_id, _op, _payload, scope in rows]
+            inside = await _inside(session, root=root, rows=scopes)
             items: list[Item] = [
                 {"table": table, "id": row_id, "op": op, "row": orjson.Fragment(payload or "{}")}
-                for (table, row_id, op, payload, _scope), keep in zip(logged, inside, strict=True)
+                for (_txid, _id, table, row_id, op, payload, _scope), keep in zip(rows, inside, strict=True)
                 if keep and table in BY_TABLE
             ]
         else:
