@@ -106,57 +106,27 @@ def bench(
     districts: Annotated[int, typer.Option(help="federation: district instances (one process and database each)")] = 20,
 ) -> None:
     """Run a benchmark on a scratch database beside the configured one; prints `name: value [unit]` lines."""
+    from importlib import import_module
+
     from sqlalchemy.engine import make_url
 
-    from shared.bench.indicators import run_indicators_bench
+    from shared.bench import SCRATCH_SUFFIX, cpu_reference_s
     from shared.db_admin import sibling_url
 
-    if name == "federation":
-        from shared.bench.federation import run_federation_bench
-
-        source = get_settings().resolved_database_url
-        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_fedbench")
-        for line in run_federation_bench(url=url, districts=districts, rows=max(1, int(50_000 * scale))):
-            typer.echo(line)
-        return
-    if name == "api":
-        from shared.bench.api import run_api_bench
-
-        source = get_settings().resolved_database_url
-        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_apibench")
-        for line in run_api_bench(url=url, scale=scale):
-            typer.echo(line)
-        return
-    elif name == "citizen":
-        from shared.bench.citizen import run_citizen_bench
-
-        source = get_settings().resolved_database_url
-        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_citizenbench")
-        for line in run_citizen_bench(url=url, scale=scale):
-            typer.echo(line)
-        return
-    elif name == "fuzz":
-        from shared.bench.fuzz import run_fuzz_bench
-
-        source = get_settings().resolved_database_url
-        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_fuzz")
-        for line in run_fuzz_bench(url=url, cases=cases):
-            typer.echo(line)
-        return
-    elif name == "reports":
-        from shared.bench.reports import run_reports_bench
-
-        source = get_settings().resolved_database_url
-        url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_reportbench")
-        for line in run_reports_bench(url=url, scale=scale):
-            typer.echo(line)
-        return
-    if name != "indicators":
-        raise typer.BadParameter("one of: api, citizen, federation, fuzz, indicators, reports", param_hint="name")
+    if name not in SCRATCH_SUFFIX:
+        raise typer.BadParameter(f"one of: {', '.join(SCRATCH_SUFFIX)}", param_hint="name")
     source = get_settings().resolved_database_url
-    url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_bench")
-    for line in run_indicators_bench(url=url, scale=scale):
+    url = sibling_url(source, f"{Path(make_url(source).database or 'culturezone').stem}_{SCRATCH_SUFFIX[name]}")
+    arguments: dict[str, dict[str, int | float]] = {
+        "federation": {"districts": districts, "rows": max(1, int(50_000 * scale))},
+        "fuzz": {"cases": cases},
+    }
+    run = getattr(import_module(f"shared.bench.{name}"), f"run_{name}_bench")
+    for line in run(url=url, **arguments.get(name, {"scale": scale})):
         typer.echo(line)
+    # This machine's speed has differed by half from one day to the next: the same loop timed after every bench
+    # tells whether two runs' figures are comparable.
+    typer.echo(f"cpu_reference_s: {cpu_reference_s():.3f} s")
 
 
 @app.command()

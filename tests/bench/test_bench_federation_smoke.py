@@ -16,7 +16,15 @@ def test_bench_federation_prints_its_figures(database_url: str, tmp_path) -> Non
         match = FIGURE.match(line)
         assert match, f"not a `name: value [unit]` line: {line!r}"
         figures[match.group(1)] = float(match.group(2))
-    assert set(figures) >= {"rows", "pull_s", "rows_per_s", "idle_round_s", "peak_rss_mb", "districts"}
+    assert set(figures) >= {
+        "rows",
+        "pull_s",
+        "rows_per_s",
+        "idle_round_s",
+        "peak_rss_mb",
+        "districts",
+        "cpu_reference_s",
+    }
     assert figures["districts"] == 2 and figures["serving_processes"] == 2
     assert figures["rows"] >= 2 * 100  # every district's figures, units and catalogue elements arrived
     assert figures["idle_rows"] == 0  # the second round finds nothing new
