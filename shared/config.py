@@ -9,6 +9,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The largest page of changes or snapshot rows an instance serves, and so the largest a puller may ask for.
+FEDERATION_MAX_PAGE = 5000
+
 
 class MissingSecret(RuntimeError):
     """Raised when a production process starts without SECRET_KEY."""
@@ -57,6 +60,13 @@ class Settings(BaseSettings):
     # Federation: how often the scheduler pulls the peers, how long superseded changes stay in the change log.
     federation_pull_minutes: float = 10.0
     change_log_retention_days: float = 7.0
+    # One pull round: peers fetched at once (the puller holds about this many pages), peers writing pages at once,
+    # the page size asked of a peer (at most what a peer serves), one request's timeout, tries before a peer fails.
+    federation_peers_at_once: int = Field(default=8, ge=1, le=100)
+    federation_writers: int = Field(default=2, ge=1, le=100)
+    federation_page_limit: int = Field(default=5000, ge=1, le=FEDERATION_MAX_PAGE)
+    federation_timeout_seconds: float = Field(default=20.0, gt=0)
+    federation_attempts: int = Field(default=4, ge=1, le=20)
     # Residents' side: WeChat (mini-program login and template messages), request limits, public caching.
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_app_id: str = ""

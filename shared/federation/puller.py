@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import now as clock_now
+from shared.config import FEDERATION_MAX_PAGE, get_settings
 from shared.db import get_sessionmaker, utcnow, write_intent
 from shared.errors import AppError
 from shared.federation.apply import PeerRefused, apply_items, forget_stale
@@ -24,9 +25,6 @@ from shared.federation.crypto import decrypt_token
 from shared.federation.feed import schema_version
 from shared.federation.models import Peer, PeerStatus
 from shared.federation.payloads import paused_gc
-
-PAGE_LIMIT = 5000
-SNAPSHOT_LIMIT = 5000
 
 
 @dataclass
@@ -37,7 +35,7 @@ class PullOptions:
     attempts: int = 4
     backoff_s: float = 0.2
     backoff_max_s: float = 5.0
-    page_limit: int = PAGE_LIMIT
+    page_limit: int = FEDERATION_MAX_PAGE
     max_pages: int = 100_000
     # Peers pulled at once: memory is about this many pages, whatever the number of peers and rows.
     concurrency: int = 8
@@ -45,6 +43,18 @@ class PullOptions:
     # pages and shared parent rows (20 districts on two cores, eight peers at once: 3,093 rows/s with one writer,
     # 4,586 with two, about 4,000 with eight).
     writers: int = 2
+
+    @classmethod
+    def configured(cls) -> "PullOptions":
+        """The options the operator set (FEDERATION_* in the environment); the defaults otherwise."""
+        settings = get_settings()
+        return cls(
+            timeout_s=settings.federation_timeout_seconds,
+            attempts=settings.federation_attempts,
+            page_limit=settings.federation_page_limit,
+            concurrency=settings.federation_peers_at_once,
+            writers=settings.federation_writers,
+        )
 
 
 @dataclass
@@ -346,7 +356,7 @@ async def pull_all_peers(
     factory = session_factory or (
         async_sessionmaker(engine, expire_on_commit=False) if engine is not None else get_sessionmaker()
     )
-    options = options or PullOptions()
+    options = options or PullOptions.configured()
     reading = write_intent.set(False)  # the peer list is only read (a caller's write intent is not ours)
     try:
         async with factory() as session:

@@ -1,6 +1,8 @@
 """A city and two districts as separate uvicorn processes, each with its own database, pulling over real HTTP."""
 
 import asyncio
+import math
+import re
 import time
 from collections.abc import Iterator
 
@@ -441,6 +443,18 @@ def test_culturezone_sync_pulls_from_the_command_line(registered: dict[str, Inst
     done = culturezone("sync", env=city.extra["env"])
     assert done.returncode == 0, done.stderr
     assert "jinshui:" in done.stdout and "zhongyuan:" in done.stdout and "ok" in done.stdout
+
+
+def test_operators_set_the_page_size_of_a_pull(registered: dict[str, Instance]) -> None:
+    city, a = registered["city"], registered["jinshui"]
+    asyncio.run(write_values(a.url, [("new_books", "410105001000", str(y), y) for y in range(1800, 1900)]))
+    done = culturezone("sync", "--peer", "jinshui", env=city.extra["env"] | {"FEDERATION_PAGE_LIMIT": "25"})
+    assert done.returncode == 0, done.stderr
+    match = re.search(r"jinshui: (\d+) rows in (\d+) pages, [0-9.]+ s, ok", done.stdout)
+    assert match, done.stdout
+    rows, pages = int(match.group(1)), int(match.group(2))
+    assert rows >= 100 and pages >= math.ceil(rows / 25)  # no page carried more than the 25 rows asked for
+    assert asyncio.run(city_copy(city.url, "jinshui")) == asyncio.run(_in_tree(a))
 
 
 async def test_two_pulls_of_one_peer_at_once_apply_each_page_once(registered: dict[str, Instance]) -> None:
