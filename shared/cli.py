@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from alembic import command
 from alembic.config import Config
+from pydantic import ValidationError
 
 from shared.auth.models import Role
 from shared.config import get_settings
@@ -287,5 +288,18 @@ def up(host: Annotated[str, typer.Option()] = "127.0.0.1") -> None:
             process.wait(timeout=15)
 
 
+def main() -> None:
+    """The console entry point: a setting that cannot be read is named, with why, instead of a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            typer.echo(f"refused: the setting {name} ({error['input']!r}): {error['msg']}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()
