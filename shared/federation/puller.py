@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import now as clock_now
-from shared.config import FEDERATION_MAX_PAGE, get_settings
+from shared.config import Settings, get_settings
 from shared.db import get_sessionmaker, utcnow, write_intent
 from shared.errors import AppError
 from shared.federation.apply import PeerRefused, apply_items, forget_stale
@@ -27,22 +27,27 @@ from shared.federation.models import Peer, PeerStatus
 from shared.federation.payloads import paused_gc
 
 
+def _setting(name: str) -> Any:
+    """The default of a FEDERATION_* setting: an operator's setting and a test's options start from the same value."""
+    return Settings.model_fields[f"federation_{name}"].default
+
+
 @dataclass
 class PullOptions:
     """How hard to try."""
 
-    timeout_s: float = 20.0
-    attempts: int = 4
+    timeout_s: float = _setting("timeout_seconds")
+    attempts: int = _setting("attempts")
     backoff_s: float = 0.2
     backoff_max_s: float = 5.0
-    page_limit: int = FEDERATION_MAX_PAGE
+    page_limit: int = _setting("page_limit")
     max_pages: int = 100_000
     # Peers pulled at once: memory is about this many pages, whatever the number of peers and rows.
-    concurrency: int = 8
+    concurrency: int = _setting("peers_at_once")
     # Peers writing pages at once, while the others fetch: with more, the city's backends fight over the same index
     # pages and shared parent rows (20 districts on two cores, eight peers at once: 3,093 rows/s with one writer,
     # 4,586 with two, about 4,000 with eight).
-    writers: int = 2
+    writers: int = _setting("writers")
 
     @classmethod
     def configured(cls) -> "PullOptions":
