@@ -1,21 +1,10 @@
 """`culturezone bench citizen` at a tiny size, so that it never rots."""
 
-import re
-
-from tests.support.processes import culturezone, environment
-
-FIGURE = re.compile(r"^([a-z0-9_]+): ([0-9.]+)( [A-Za-z]+)?$")
+from tests.support.processes import bench_figures
 
 
 def test_bench_citizen_prints_catalogue_and_booking_figures_beside_the_baseline(database_url: str, tmp_path) -> None:
-    env = environment(database_url=database_url, data_dir=tmp_path, SECRET_KEY="bench-citizen-smoke-secret-0123456789")
-    result = culturezone("bench", "citizen", "--scale", "0.001", env=env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = {}
-    for line in result.stdout.strip().splitlines():
-        match = FIGURE.match(line)
-        assert match, f"not a `name: value [unit]` line: {line!r}"
-        figures[match.group(1)] = float(match.group(2))
+    figures = bench_figures("citizen", "--scale", "0.001", database_url=database_url, data_dir=tmp_path)
     assert set(figures) >= {
         "catalog_rps",
         "catalog_p50_ms",

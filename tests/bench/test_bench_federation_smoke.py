@@ -1,30 +1,13 @@
 """`culturezone bench federation` at a tiny size (two districts, a few rows), so that it never rots."""
 
-import re
-
-from tests.support.processes import culturezone, environment
-
-FIGURE = re.compile(r"^([a-z0-9_]+): ([0-9.]+)( [A-Za-z]+)?$")
+from tests.support.processes import bench_figures
 
 
 def test_bench_federation_prints_its_figures(database_url: str, tmp_path) -> None:
-    env = environment(database_url=database_url, data_dir=tmp_path, SECRET_KEY="bench-fed-smoke-secret-0123456789")
-    result = culturezone("bench", "federation", "--districts", "2", "--scale", "0.002", env=env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = {}
-    for line in result.stdout.strip().splitlines():
-        match = FIGURE.match(line)
-        assert match, f"not a `name: value [unit]` line: {line!r}"
-        figures[match.group(1)] = float(match.group(2))
-    assert set(figures) >= {
-        "rows",
-        "pull_s",
-        "rows_per_s",
-        "idle_round_s",
-        "peak_rss_mb",
-        "districts",
-        "cpu_reference_s",
-    }
+    figures = bench_figures(
+        "federation", "--districts", "2", "--scale", "0.002", database_url=database_url, data_dir=tmp_path
+    )
+    assert set(figures) >= {"rows", "pull_s", "rows_per_s", "idle_round_s", "peak_rss_mb", "districts"}
     assert figures["districts"] == 2 and figures["serving_processes"] == 2
     assert figures["rows"] >= 2 * 100  # every district's figures, units and catalogue elements arrived
     assert figures["idle_rows"] == 0  # the second round finds nothing new

@@ -1,6 +1,7 @@
 """Start the real `culturezone` command and services as child processes on loopback."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+FIGURE = re.compile(r"^([a-z0-9_]+): ([0-9.]+)( [A-Za-z]+)?$")
 
 
 def free_port() -> int:
@@ -35,6 +37,20 @@ def culturezone(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[
         timeout=120,
         check=False,
     )
+
+
+def bench_figures(*args: str, database_url: str, data_dir: Path) -> dict[str, float]:
+    """Run `culturezone bench ARGS` to completion; its figures by name (every line `name: value [unit]`)."""
+    env = environment(database_url=database_url, data_dir=data_dir, SECRET_KEY="bench-smoke-secret-0123456789")
+    result = culturezone("bench", *args, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = {}
+    for line in result.stdout.strip().splitlines():
+        match = FIGURE.match(line)
+        assert match, f"not a `name: value [unit]` line: {line!r}"
+        figures[match.group(1)] = float(match.group(2))
+    assert figures["cpu_reference_s"] > 0  # every bench ends with this machine's speed of the day
+    return figures
 
 
 def start_service(name: str, *, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
