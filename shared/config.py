@@ -5,12 +5,17 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The largest page of changes or snapshot rows an instance serves, and so the largest a puller may ask for.
 FEDERATION_MAX_PAGE = 5000
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 class MissingSecret(RuntimeError):
@@ -30,7 +35,7 @@ class Settings(BaseSettings):
     scheduler_port: int = 8002
     secret_key: str | None = None
     demo_mode: bool = False
-    log_level: str = "info"
+    log_level: Annotated[Literal["critical", "error", "warning", "info", "debug"], BeforeValidator(_lower)] = "info"
     access_token_minutes: int = 8 * 60
     evidence_max_bytes: int = 20 * 1024 * 1024
     import_max_bytes: int = 10 * 1024 * 1024

@@ -91,12 +91,15 @@ def test_services_refuse_to_start_without_a_secret_outside_demo_mode(env: dict[s
 
 
 def test_a_setting_that_cannot_be_read_is_named_and_nothing_runs(env: dict[str, str]) -> None:
-    wrong = env | {"FEDERATION_PAGE_LIMIT": "10000", "API_PORT": "eighty"}
+    wrong = env | {"FEDERATION_PAGE_LIMIT": "10000", "API_PORT": "eighty", "LOG_LEVEL": "verbose"}
     result = culturezone("sync", env=wrong)
     assert result.returncode == 2
     assert result.stdout == ""  # no pull round ran
     assert "refused: the setting API_PORT ('eighty'): Input should be a valid integer" in result.stderr
     assert "refused: the setting FEDERATION_PAGE_LIMIT ('10000'): Input should be less than or equal to 5000" in (
+        result.stderr
+    )
+    assert "refused: the setting LOG_LEVEL ('verbose'): Input should be 'critical', 'error', 'warning', 'info' or " in (
         result.stderr
     )
     assert "Traceback" not in result.stderr
