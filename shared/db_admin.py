@@ -30,8 +30,17 @@ async def server_reachable(url: str) -> bool:
     return True
 
 
+async def drop_database(url: str) -> None:
+    """Drop the database of a URL, its sessions ended (PostgreSQL), or delete the SQLite file."""
+    await _recreate(url, create=False)
+
+
 async def recreate_database(url: str) -> None:
     """Drop and create the database of a URL (PostgreSQL), or delete the SQLite file."""
+    await _recreate(url, create=True)
+
+
+async def _recreate(url: str, *, create: bool) -> None:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database:
@@ -43,7 +52,8 @@ async def recreate_database(url: str) -> None:
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
 

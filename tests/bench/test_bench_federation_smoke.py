@@ -1,5 +1,11 @@
 """`culturezone bench federation` at a tiny size (two districts, a few rows), so that it never rots."""
 
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from shared.db_admin import sibling_url
+from tests.support.databases import database_exists
 from tests.support.processes import bench_figures
 
 
@@ -15,3 +21,7 @@ def test_bench_federation_prints_its_figures(database_url: str, tmp_path) -> Non
     slowest = figures["rows"] / (figures["pull_s"] + 0.005)
     fastest = figures["rows"] / max(figures["pull_s"] - 0.005, 0.001)
     assert slowest - 1 <= figures["rows_per_s"] <= fastest + 1
+    # The scratch databases (the city's and each district's) are dropped once measured.
+    stem = Path(make_url(database_url).database or "").stem
+    scratch = [sibling_url(database_url, f"{stem}_fedbench_{name}") for name in ("city", "d00", "d01")]
+    assert not [url for url in scratch if database_exists(url)]
