@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # the page size asked of a peer (at most what a peer serves), one request's timeout, tries before a peer fails.
     federation_peers_at_once: int = Field(default=8, ge=1, le=100)
     federation_writers: int = Field(default=2, ge=1, le=100)
-    federation_page_limit: int = Field(default=5000, ge=1, le=FEDERATION_MAX_PAGE)
+    federation_page_limit: int = Field(default=FEDERATION_MAX_PAGE, ge=1, le=FEDERATION_MAX_PAGE)
     federation_timeout_seconds: float = Field(default=20.0, gt=0)
     federation_attempts: int = Field(default=4, ge=1, le=20)
     # Residents' side: WeChat (mini-program login and template messages), request limits, public caching.

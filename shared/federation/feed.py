@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.models import Role
 from shared.auth.scope import Principal
-from shared.config import FEDERATION_MAX_PAGE
 from shared.db import is_postgres, utcnow
 from shared.errors import AppError, NotFound
 from shared.federation import cursor as cursors
@@ -24,7 +23,6 @@ from shared.orgunits.models import OrgUnit
 
 FEED_FORMAT = "cz-federation-1"
 READERS = (Role.peer, Role.admin)
-MAX_LIMIT = FEDERATION_MAX_PAGE
 CHANGE = ChangeLogEntry.__table__
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.deps import CurrentUser, SessionDep
 from shared.auth.scope import Principal
+from shared.config import FEDERATION_MAX_PAGE
 from shared.db import StoredId
 from shared.federation import feed, peers
 from shared.federation.models import PeerStatus
@@ -54,7 +55,7 @@ async def get_changes(
     session: SessionDep,
     actor: CurrentUser,
     since: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=FEDERATION_MAX_PAGE)] = 1000,
     org_unit: OrgUnitParam = None,
 ) -> Response:
     """Every row created, changed or deleted after the cursor, in commit order, never past a running transaction."""
@@ -83,7 +84,7 @@ async def get_snapshot(
     session: SessionDep,
     actor: CurrentUser,
     page: Annotated[str | None, Query(max_length=300, description="next_page of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=FEDERATION_MAX_PAGE)] = 1000,
     org_unit: OrgUnitParam = None,
 ) -> Response:
     """The current rows of the subtree a page at a time; the last page's cursor continues in /changes."""
