@@ -32,15 +32,6 @@ async def server_reachable(url: str) -> bool:
 
 async def drop_database(url: str) -> None:
     """Drop the database of a URL, its sessions ended (PostgreSQL), or delete the SQLite file."""
-    await _recreate(url, create=False)
-
-
-async def recreate_database(url: str) -> None:
-    """Drop and create the database of a URL (PostgreSQL), or delete the SQLite file."""
-    await _recreate(url, create=True)
-
-
-async def _recreate(url: str, *, create: bool) -> None:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database:
@@ -48,12 +39,22 @@ async def _recreate(url: str, *, create: bool) -> None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(database + suffix)
         return
+    await _maintenance(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def recreate_database(url: str) -> None:
+    """Drop and create the database of a URL (PostgreSQL), or delete the SQLite file."""
+    await drop_database(url)
+    if not url.startswith("sqlite"):
+        await _maintenance(url, 'CREATE DATABASE "{name}"')
+
+
+async def _maintenance(url: str, statement: str) -> None:
+    """One statement about the URL's database ({name} in it), run from the server's maintenance database."""
     dsn, name = server_dsn(url)
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement.format(name=name))
     finally:
         await connection.close()
 
