@@ -127,12 +127,9 @@ def data_dir() -> Path:
 
 
 @pytest.fixture
-def handbook() -> Path:
-    """The team handbook beside the repository (example data files)."""
-    path = Path(os.environ.get("CULTUREZONE_HANDBOOK", ROOT.parent / "shared"))
-    if not (path / "data").is_dir():
-        pytest.fail(f"the handbook's example data is missing at {path}/data (set CULTUREZONE_HANDBOOK)")
-    return path
+def fixtures() -> Path:
+    """Example files the tests read (tests/fixtures; their sources in its README)."""
+    return ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="module")

@@ -47,10 +47,10 @@ async def _all_tasks(client: AsyncClient, auth: dict[str, str], plan_id: int) ->
 async def test_the_zhongshan_workbook_gives_36_tasks_and_71_items(
     client: AsyncClient,
     session: AsyncSession,
-    handbook: Path,
+    fixtures: Path,
 ) -> None:
     auth, plan_id = await _setup(session)
-    content = (handbook / "data" / "zhongshan-xiqu-tasks.xlsx").read_bytes()
+    content = (fixtures / "zhongshan-xiqu-tasks.xlsx").read_bytes()
     response = await _import(client, auth, plan_id, "zhongshan-xiqu-tasks.xlsx", content)
     assert response.status_code == 201, response.text
     assert response.json()["created"] == {"areas": 0, "work_tasks": 36, "breakdown_items": 71}

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import os
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -20,18 +19,11 @@ from shared.tasks.table_parser import (
 )
 from shared.tasks.table_reader import TableUnreadable, read_table
 
-HANDBOOK = Path(os.environ.get("CULTUREZONE_HANDBOOK", Path(__file__).resolve().parents[2].parent / "shared"))
-ZHONGSHAN_XLSX = HANDBOOK / "data" / "zhongshan-xiqu-tasks.xlsx"
-WENZHOU_SEED = HANDBOOK / "seeds" / "002_752afa76207c429f.txt"
-ZHONGSHAN_SEED = HANDBOOK / "seeds" / "000_b4527d12d5c1350e.txt"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+ZHONGSHAN_XLSX = FIXTURES / "zhongshan-xiqu-tasks.xlsx"
+WENZHOU_TABLE = FIXTURES / "wenzhou-responsibility-table.txt"
+ZHONGSHAN_TSV = FIXTURES / "zhongshan-xiqu-tasks.tsv"
 ZHONGSHAN_HEADER = ["序号", "工作任务", "具体内容", "责任单位", "完成时间"]
-
-
-def handbook_file(path: Path) -> Path:
-    """A file of the team handbook; the test is skipped where the handbook is not mounted."""
-    if not path.exists():
-        pytest.skip(f"handbook file {path} not found (set CULTUREZONE_HANDBOOK)")
-    return path
 
 
 def xlsx_bytes(rows: list[list[str | None]], *, merges: tuple[str, ...] = (), blank_first_sheet: bool = False) -> bytes:
@@ -52,7 +44,7 @@ def xlsx_bytes(rows: list[list[str | None]], *, merges: tuple[str, ...] = (), bl
 
 
 def seed_table_rows(path: Path) -> list[list[str]]:
-    """The 责任分解表 of a seed text, where each cell is a tab-indented line and wrapped lines continue it."""
+    """The 责任分解表 as the seed text lays it out: each cell a tab-indented line, wrapped lines continuing it."""
     lines = path.read_text(encoding="utf-8").splitlines()
     start = lines.index("\t项目")
     cells: list[str] = []
@@ -115,13 +107,12 @@ def refusal(rows: list[list[str | None]]) -> list[tuple[int | None, str | None, 
 
 @pytest.fixture(scope="module")
 def zhongshan() -> ParsedTable:
-    path = handbook_file(ZHONGSHAN_XLSX)
-    return parse_task_table(read_table(content=path.read_bytes(), filename=path.name))
+    return parse_task_table(read_table(content=ZHONGSHAN_XLSX.read_bytes(), filename=ZHONGSHAN_XLSX.name))
 
 
 @pytest.fixture(scope="module")
 def wenzhou_rows() -> list[list[str]]:
-    return seed_table_rows(handbook_file(WENZHOU_SEED))
+    return seed_table_rows(WENZHOU_TABLE)
 
 
 @pytest.fixture(scope="module")
@@ -198,9 +189,7 @@ def test_zhongshan_odd_numbering_and_two_years_for_one_item(zhongshan: ParsedTab
 
 
 def test_zhongshan_seed_text_as_tsv_reads_like_the_xlsx(zhongshan: ParsedTable) -> None:
-    lines = handbook_file(ZHONGSHAN_SEED).read_text(encoding="utf-8").splitlines()
-    start = next(index for index, line in enumerate(lines) if line.startswith("序号\t工作任务"))
-    content = "\n".join(lines[start:]).encode("utf-8")
+    content = ZHONGSHAN_TSV.read_bytes()
     table = parse_task_table(read_table(content=content, filename="西区任务分解表.tsv"))
     assert [(task.code, task.title) for task in table.tasks] == [(task.code, task.title) for task in zhongshan.tasks]
     assert [(i.code, i.title, i.assignees, i.due) for i in items_by_code(table).values()] == [
