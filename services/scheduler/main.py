@@ -36,13 +36,13 @@ async def tick(leadership: Leadership) -> None:
     with SCHEDULER_TICK_SECONDS.time():
         leading = await leadership.try_acquire()
         SCHEDULER_LEADER.set(1 if leading else 0)
+        if leading and not state["leader"]:
+            log.info("leadership taken", instance=INSTANCE)
+        state["leader"] = leading
         if not leading:
             return
-        if not state["leader"]:
-            log.info("leadership taken", instance=INSTANCE)
-        state["leader"] = True
         at = now()
-        state["last_jobs"] = await run_tick(now=at)
+        state["last_jobs"] = await run_tick(now=at, still_leading=leadership.still_leading)
         state["last_tick"] = at.isoformat()
 
 
