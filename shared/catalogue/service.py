@@ -81,7 +81,7 @@ async def update_item(
     """Change an item (If-Match), publish or withdraw it."""
     actor.require_role(WRITERS)
     item = await staff_item(session, actor=actor, item_id=item_id)
-    check_if_match(item, if_match)
+    await check_if_match(session, item, if_match)
     before = snapshot(item)
     changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():

@@ -193,7 +193,7 @@ async def update_facility(
     """Change a facility's attributes (not its status); needs If-Match."""
     actor.require_role(WRITERS)
     facility, unit = await get_facility(session, actor=actor, facility_id=facility_id)
-    check_if_match(facility, if_match)
+    await check_if_match(session, facility, if_match)
     before = audit_snapshot(facility)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if changes.get("org_unit_id", facility.org_unit_id) != facility.org_unit_id:
@@ -224,7 +224,7 @@ async def change_status(
     """One construction or service step (planned → building → open → closed); opening checks the standard."""
     actor.require_role(WRITERS)
     facility, unit = await get_facility(session, actor=actor, facility_id=facility_id)
-    check_if_match(facility, if_match)
+    await check_if_match(session, facility, if_match)
     allowed = NEXT_STATUS[facility.status]
     if data.status not in allowed:
         after = ", ".join(allowed) or "nothing (closed is final)"

@@ -76,7 +76,7 @@ async def update_org_unit(
     """Rename, re-date or move an org unit (with its whole subtree)."""
     actor.require_role([Role.admin])
     unit = await get_org_unit(session, actor=actor, unit_id=unit_id)
-    check_if_match(unit, if_match)
+    await check_if_match(session, unit, if_match)
     before = snapshot(unit)
     changes = data.model_dump(exclude_unset=True)
     if "parent_id" in changes and changes["parent_id"] != unit.parent_id:

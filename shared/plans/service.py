@@ -74,7 +74,7 @@ async def update_plan(
     """Change a plan; its period must still hold every task's deadline."""
     actor.require_role(PLANNERS)
     plan, _unit = await get_plan(session, actor=actor, plan_id=plan_id)
-    check_if_match(plan, if_match)
+    await check_if_match(session, plan, if_match)
     before = snapshot(plan)
     for key, value in data.model_dump(exclude_unset=True, exclude={"phases"}).items():
         setattr(plan, key, value)

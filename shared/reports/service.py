@@ -151,7 +151,7 @@ async def update_report(
     """Change the unit's own text of a draft or returned report (409 once submitted)."""
     actor.require_role(SUBMITTERS)
     report, _unit = await get_report(session, actor=actor, report_id=report_id)
-    check_if_match(report, if_match)
+    await check_if_match(session, report, if_match)
     _require_editable(report, doing="edited")
     before = snapshot(report)
     report.text = text

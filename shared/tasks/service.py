@@ -200,7 +200,7 @@ async def update_task(
     """Change a task's text, status, deadline, assignees or indicator links."""
     actor.require_role(PLANNERS)
     task, plan, unit = await get_task(session, actor=actor, task_id=task_id)
-    check_if_match(task, if_match)
+    await check_if_match(session, task, if_match)
     before = snapshot(task)
     changes = data.model_dump(exclude_unset=True)
     if "title" in changes and data.title is not None:
