@@ -16,7 +16,7 @@ from shared.auth.scope import SYSTEM
 from shared.bench.synthetic import Size, load_province
 from shared.db import make_engine
 from shared.db_admin import ROOT, migrate, recreate_database
-from shared.indicators.engine.run import catalogue, recompute_after_change
+from shared.indicators.engine.run import catalogue
 from shared.orgunits.models import OrgUnit
 from shared.statistics.models import DataElement, DataValue
 from shared.statistics.periods import parse_period
@@ -76,7 +76,7 @@ async def _floor_seconds(url: str) -> float:
 
 
 async def _incremental_ms(url: str) -> float:
-    """Change one village's book holdings and time the recomputation that follows."""
+    """Change one village's book holdings and time the write with the refresh of the stored results it moves."""
     engine = make_engine(url)
     async with AsyncSession(engine, expire_on_commit=False) as session:
         row = (
@@ -91,6 +91,9 @@ async def _incremental_ms(url: str) -> float:
         assert row is not None, "the synthetic province has no village book holdings"
         value, village = row
         old = float(value.value)
+        catalogue()  # loaded once per process; not part of a recomputation
+        started = time.perf_counter()
+        # Writing the figure moves the stored results that read it, as every write path does.
         await set_unit_value(
             session,
             actor=SYSTEM,
@@ -99,9 +102,6 @@ async def _incremental_ms(url: str) -> float:
             period=parse_period("2019"),
             value=old + 500,
         )
-        catalogue()  # loaded once per process; not part of a recomputation
-        started = time.perf_counter()
-        await recompute_after_change(session, element_code="book_holdings", org_unit=village, period="2019", delta=500)
         elapsed = time.perf_counter() - started
         await session.commit()
     await engine.dispose()

@@ -432,10 +432,13 @@ def iter_measures(indicator: Indicator) -> Iterator[Any]:
 
 
 def element_codes(indicator: Indicator) -> set[str]:
-    """Data elements an indicator reads (population is implied by population_per_facility)."""
+    """Data elements an indicator reads (population is implied by population_per_facility and by compliance rules
+    on a facility's service population)."""
     codes = {m.element for m in iter_measures(indicator) if isinstance(m, ElementMeasure)}
     if isinstance(indicator, ComplianceIndicator):
         codes |= {rule.element for rule in indicator.rules if rule.element}
+        if any(rule.when and rule.when.service_population for rule in indicator.rules):
+            codes.add("population")
     if isinstance(indicator, PopulationPerFacilityIndicator):
         codes.add("population")
     return codes

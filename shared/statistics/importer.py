@@ -8,7 +8,7 @@ from shared.audit.service import record_change
 from shared.auth.scope import Principal
 from shared.imports.interchange import RowErrors, read_records
 from shared.statistics.elements import Entry, check_entries
-from shared.statistics.service import WRITERS, write_figures
+from shared.statistics.service import WRITERS, record_figures
 
 COLUMNS = ("element", "org_unit_code", "facility_code", "period", "value")
 REQUIRED = ("element", "org_unit_code", "period", "value")
@@ -45,7 +45,7 @@ async def import_data_values(
     if not entries:
         errors.add(row=None, column=None, message="the file has no rows under its header")
     errors.raise_if_any(what=filename)
-    counts = await write_figures(session, actor=actor, figures=checked.figures, source="import")
+    counts = await record_figures(session, actor=actor, figures=checked.figures, source="import")
     await record_change(
         session,
         actor=actor,

@@ -14,7 +14,7 @@ from shared.auth.scope import STAFF_ROLES, Principal
 from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound, ScopeDenied
 from shared.facilities.models import Facility
-from shared.indicators.refresh import refresh_results
+from shared.indicators.refresh import MovedFigure, refresh_results
 from shared.orgunits.models import OrgUnit
 from shared.orgunits.service import get_org_unit
 from shared.pagination import decode_cursor, page_of
@@ -124,20 +124,28 @@ async def _upsert(session: AsyncSession, *, rows: list[dict[str, Any]]) -> dict[
     return ids
 
 
-async def write_figures(
-    session: AsyncSession,
-    *,
-    actor: Principal,
-    figures: list[Figure],
-    source: str,
-    moved: list[tuple[Figure, float]] | None = None,
+async def record_figures(
+    session: AsyncSession, *, actor: Principal, figures: list[Figure], source: str
+) -> dict[str, int]:
+    """The one way figures are written: store them, keep each change's history and bring the stored indicator
+    results that read them up to date in the same transaction."""
+    moved: list[MovedFigure] = []
+    counts = await _store_figures(session, actor=actor, figures=figures, source=source, moved=moved)
+    await refresh_results(session, changes=moved)
+    return counts
+
+
+async def _store_figures(
+    session: AsyncSession, *, actor: Principal, figures: list[Figure], source: str, moved: list[MovedFigure]
 ) -> dict[str, int]:
     """Store checked figures with one bulk upsert per kind, skip unchanged ones, keep each change's before/after;
-    `moved` collects (figure, change in value) for whoever keeps derived results up to date."""
+    `moved` collects what changed and by how much."""
     stored = await _stored(session, figures)
     changed = [f for f in figures if f.key not in stored or Decimal(stored[f.key].value) != f.value]
-    if moved is not None:
-        moved += [(f, float(f.value - (Decimal(stored[f.key].value) if f.key in stored else 0))) for f in changed]
+    moved += [
+        MovedFigure(f.element.code, f.org_unit_id, f.period.code, float(f.value - _old_value(stored.get(f.key))))
+        for f in changed
+    ]
     now = utcnow()
     rows = [_columns(f, actor=actor, source=source, now=now) for f in changed]
     ids = await _upsert(session, rows=rows)
@@ -163,6 +171,10 @@ async def write_figures(
     return {"created": created, "updated": len(changed) - created, "unchanged": len(figures) - len(changed)}
 
 
+def _old_value(row: Row[Any] | None) -> Decimal:
+    return Decimal(row.value) if row is not None else Decimal(0)
+
+
 async def write_values(session: AsyncSession, *, actor: Principal, values: list[DataValueIn]) -> WriteSummary:
     """Create or update every figure of a batch; all or nothing, every bad item named."""
     actor.require_role(WRITERS)
@@ -174,11 +186,7 @@ async def write_values(session: AsyncSession, *, actor: Principal, values: list[
     if checked.errors:
         message = f"{len(checked.errors)} problem(s) found; nothing was written"
         raise InvalidInput(message, errors=checked.errors)
-    moved: list[tuple[Figure, float]] = []
-    summary = await write_figures(session, actor=actor, figures=checked.figures, source="manual", moved=moved)
-    await refresh_results(
-        session, changes=[(f.element.code, f.org_unit_id, f.period.code, delta) for f, delta in moved]
-    )
+    summary = await record_figures(session, actor=actor, figures=checked.figures, source="manual")
     return WriteSummary(**summary)
 
 
@@ -196,7 +204,7 @@ async def set_unit_value(
     element = await get_element(session, code=element_code)
     assert org_unit.id is not None
     figure = Figure(0, element, org_unit.id, None, check_period(element, period.code), check_value(element, value))
-    await write_figures(session, actor=actor, figures=[figure], source=source)
+    await record_figures(session, actor=actor, figures=[figure], source=source)
     row = await session.scalar(
         select(DataValue)
         .where(*_figure_clause(element=element, period=figure.period.code, org_unit_id=org_unit.id, facility_id=None))

@@ -15,12 +15,11 @@ from shared.auth.models import Role
 from shared.auth.scope import STAFF_ROLES, Principal
 from shared.clock import now, today_in
 from shared.errors import Conflict, InvalidInput, NotFound, ScopeDenied
-from shared.indicators.refresh import refresh_results
 from shared.orgunits.models import OrgUnit
 from shared.orgunits.scoped import get_in_scope
 from shared.statistics.elements import Figure, sync_elements
 from shared.statistics.periods import parse_period
-from shared.statistics.service import write_figures
+from shared.statistics.service import record_figures
 from shared.volunteers.models import ServiceRecord, Volunteer, VolunteerTeam
 from shared.volunteers.schemas import RecordCreate, TeamCreate, VolunteerPublic, VolunteerRegistration
 
@@ -47,11 +46,7 @@ async def _feed(
         period=parse_period(period),
         value=value,
     )
-    moved: list[tuple[Figure, float]] = []
-    await write_figures(session, actor=actor, figures=[figure], source="volunteers", moved=moved)
-    await refresh_results(
-        session, changes=[(f.element.code, f.org_unit_id, f.period.code, delta) for f, delta in moved]
-    )
+    await record_figures(session, actor=actor, figures=[figure], source="volunteers")
 
 
 async def _feed_registered(session: AsyncSession, *, actor: Principal, unit_id: int, year: int) -> None:

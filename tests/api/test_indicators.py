@@ -245,3 +245,52 @@ async def test_evidence_from_another_subtree_does_not_prove_a_milestone(
     assessed = await client.put(f"/api/v1/org-units/{tree.district.id}/indicators/K11/assessment", headers=office,
                                 json={"period": "2019", "met": True, "evidence_ids": [evidence.json()["id"]]})
     assert assessed.status_code == 422 and assessed.json()["errors"][0]["field"] == "evidence_ids"
+
+
+async def _stored_g04(client: AsyncClient, unit_id: int, auth: dict[str, str]) -> tuple[float, float]:
+    listing = await client.get(f"/api/v1/org-units/{unit_id}/indicators", params={"period": "2019"}, headers=auth)
+    g04 = next(item for item in listing.json()["items"] if item["code"] == "G04")
+    return g04["numerator"], g04["denominator"]
+
+
+async def test_a_population_change_moves_the_city_results_at_once(client: AsyncClient, session: AsyncSession) -> None:
+    tree = await _district(session)
+    admin = bearer(await make_user(session, username="admin", role=Role.admin, unit=tree.city))
+    computed = await client.post(
+        "/ingest/v1/computations", json={"org_unit_id": tree.city.id, "period": "2019"}, headers=admin
+    )
+    assert computed.status_code == 201, computed.text
+    assert await _stored_g04(client, tree.city.id, admin) == (60000, 60000)
+    written = await client.put(
+        f"/api/v1/org-units/{tree.village_b1.id}/population/2019", json={"value": 40000}, headers=admin
+    )
+    assert written.status_code == 200, written.text
+    assert await _stored_g04(client, tree.city.id, admin) == (60000, 90000)
+    assert await _stored_g04(client, tree.district.id, admin) == (60000, 90000)
+
+
+def _data_values_csv(rows: list[tuple[str, str, str, int]]) -> bytes:
+    lines = ["element,org_unit_code,facility_code,period,value"]
+    lines += [f"{element},{unit},,{period},{value}" for element, unit, period, value in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def test_an_imported_file_of_figures_moves_the_city_results_at_once(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    tree = await _district(session)
+    admin = bearer(await make_user(session, username="admin", role=Role.admin, unit=tree.city))
+    await client.post("/ingest/v1/computations", json={"org_unit_id": tree.city.id, "period": "2019"}, headers=admin)
+    small = _data_values_csv([("book_holdings", "410105002001", "2019", 35000)])
+    # Sixty figures: past the number applied one by one, so the stored results are recomputed per tree instead.
+    large = _data_values_csv(
+        [("book_holdings", "410105001001", str(year), 1000) for year in range(1960, 2019)]
+        + [("book_holdings", "410105001002", "2019", 40000)]
+    )
+    expected = {"small.csv": (90000, 60000), "large.csv": (120000, 60000)}
+    for name, content in (("small.csv", small), ("large.csv", large)):
+        imported = await client.post(
+            "/ingest/v1/imports", data={"kind": "data_values"}, files={"file": (name, content)}, headers=admin
+        )
+        assert imported.status_code == 201, imported.text
+        assert await _stored_g04(client, tree.city.id, admin) == expected[name]

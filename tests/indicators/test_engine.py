@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.scope import SYSTEM
-from shared.indicators.engine.run import recompute_after_change
 from shared.indicators.models import IndicatorResult, MilestoneAssessment
 from shared.orgunits.models import OrgUnitKind
 from shared.statistics.periods import parse_period
@@ -129,11 +128,7 @@ async def test_one_changed_value_updates_only_its_ancestors_and_matches_a_full_r
         period=parse_period("2019"),
         value=18000,
     )
-    assert row.value == 18000
-    codes = await recompute_after_change(
-        session, element_code="book_holdings", org_unit=streets[0], period="2019", delta=6000
-    )
-    assert set(codes) == {"G04", "G05"}
+    assert row.value == 18000  # writing the figure moved the stored results that read it
     incremental = {
         r.org_unit_id: r.value
         for r in (

@@ -180,3 +180,11 @@ async def recompute_after_change(
         assert top is not None
         await _compute(session, root=top, period=parsed, indicators=rest)
     return [indicator.code for indicator in readers]
+
+
+async def recompute_readers(session: AsyncSession, *, root_id: int, period: str, codes: set[str]) -> int:
+    """Recompute some indicators over the whole tree under a root for one period (after many figures moved)."""
+    root = await session.get(OrgUnit, root_id)
+    assert root is not None
+    indicators = [indicator for indicator in catalogue().indicators if indicator.code in codes]
+    return await _compute(session, root=root, period=parse_period(period), indicators=indicators)
