@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     demo_mode: bool = False
     log_level: Annotated[Literal["critical", "error", "warning", "info", "debug"], BeforeValidator(_lower)] = "info"
+    log_format: Annotated[Literal["auto", "json", "console"], BeforeValidator(_lower)] = "auto"
     access_token_minutes: int = 8 * 60
     evidence_max_bytes: int = 20 * 1024 * 1024
     import_max_bytes: int = 10 * 1024 * 1024

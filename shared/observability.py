@@ -89,12 +89,33 @@ def json_formatter() -> logging.Formatter:
     )
 
 
+def console_formatter(*, colors: bool) -> logging.Formatter:
+    """The formatter for a person at a terminal: time, level, event, then the fields as key=value."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=list(_PRE_CHAIN),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _first_keys_first,
+            structlog.dev.ConsoleRenderer(colors=colors, sort_keys=False),
+        ],
+    )
+
+
+def log_formatter(*, stream: Any, log_format: str) -> logging.Formatter:
+    """JSON lines for machines (when asked, or when stderr is not a terminal), readable lines for a terminal."""
+    at_terminal = bool(getattr(stream, "isatty", lambda: False)())
+    if log_format == "json" or (log_format == "auto" and not at_terminal):
+        return json_formatter()
+    return console_formatter(colors=at_terminal)
+
+
 class _JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler this module installs, so that configuring again replaces it."""
 
 
 def configure_logging(*, service: str, level: str | None = None) -> None:
-    """Send every log record of the process to stderr as JSON lines; uvicorn's access log gives way to ours."""
+    """Send every log record of the process to stderr (JSON lines unless a person reads it at a terminal);
+    uvicorn's access log gives way to ours."""
     _process["service"] = service
     structlog.configure(
         processors=[
@@ -110,7 +131,7 @@ def configure_logging(*, service: str, level: str | None = None) -> None:
     for handler in [handler for handler in root.handlers if isinstance(handler, _JsonHandler)]:
         root.removeHandler(handler)
     handler = _JsonHandler(sys.stderr)
-    handler.setFormatter(json_formatter())
+    handler.setFormatter(log_formatter(stream=sys.stderr, log_format=get_settings().log_format))
     root.addHandler(handler)
     root.setLevel((level or get_settings().log_level).upper())
     for name in ("uvicorn", "uvicorn.error"):

@@ -1,6 +1,8 @@
 """Operators trace a change from a JSON log line to its audit entry and read /metrics on every service."""
 
+import io
 import json
+import logging
 import re
 import time
 
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit.models import AuditEntry
 from shared.auth.models import Role
-from shared.observability import json_formatter
+from shared.observability import json_formatter, log_formatter
 from tests.support.factories import bearer, make_tree, make_user
 from tests.support.processes import environment, free_port, start_service
 
@@ -148,3 +150,35 @@ def test_the_scheduler_serves_its_metrics(own_database_url: str, tmp_path) -> No
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("stream", "log_format", "as_json"),
+    [
+        (io.StringIO(), "auto", True),  # piped to a collector or a file
+        (_Terminal(), "auto", False),  # a person at `make run`
+        (_Terminal(), "json", True),  # a deployment that says json
+        (io.StringIO(), "console", False),
+    ],
+)
+def test_log_lines_are_json_for_machines_and_readable_at_a_terminal(
+    stream: io.StringIO, log_format: str, as_json: bool
+) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(log_formatter(stream=stream, log_format=log_format))
+    logger = logging.getLogger("culturezone.test-format")
+    logger.addHandler(handler)
+    try:
+        logger.warning("leadership lost")
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue().strip()
+    if as_json:
+        assert json.loads(line)["event"] == "leadership lost"
+    else:
+        assert not line.startswith("{") and "leadership lost" in line and "warning" in line.lower()
