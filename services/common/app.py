@@ -1,5 +1,6 @@
 """The app factory every HTTP service uses."""
 
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -7,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,10 +94,23 @@ async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+def operation_id(route: APIRoute) -> str:
+    """`tag-function` (`tasks-list_tasks`, `org_units-get_org_unit`): what a generated client names its methods."""
+    if not route.tags:
+        return route.name
+    return f"{re.sub(r'[^a-z0-9]+', '_', str(route.tags[0]).lower())}-{route.name}"
+
+
 def create_service_app(*, title: str, description: str, service: str) -> FastAPI:
     """A FastAPI app with JSON logs, problem+json errors, request ids, health routes and /metrics."""
     configure_logging(service=service)
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=_lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=_lifespan,
+        generate_unique_id_function=operation_id,
+    )
     install_problem_handlers(app)
     app.add_middleware(RequestObservation, service=service)
     app.include_router(health_router)

@@ -1,5 +1,8 @@
 """Health, readiness, OpenAPI and problem+json on both HTTP services."""
 
+import importlib
+import re
+
 import pytest
 from httpx import AsyncClient
 
@@ -32,3 +35,13 @@ async def test_malformed_json_is_a_422_naming_the_problem(client: AsyncClient) -
     )
     assert response.status_code in (401, 422)
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("service", ["api", "ingest"])
+def test_operation_ids_name_the_tag_and_the_function(service: str) -> None:
+    app = importlib.import_module(f"services.{service}.main").app
+    operations = [op for path in app.openapi()["paths"].values() for op in path.values()]
+    ids = [operation["operationId"] for operation in operations]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*-[a-z][a-z0-9_]*", operation_id) for operation_id in ids), ids
+    assert {"tasks-update_task", "imports-create_import"} & set(ids)
