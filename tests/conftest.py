@@ -88,6 +88,7 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
     from services.api.main import app as api_app
     from services.common.deps import get_session
     from services.ingest.main import app as ingest_app
+    from shared.db import keeps_changes
 
     async def test_session() -> AsyncIterator[AsyncSession]:
         # Each request is its own savepoint: committed when the route returns, rolled back on error,
@@ -96,8 +97,11 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
         try:
             yield session
             await request.commit()
-        except BaseException:
-            await request.rollback()
+        except BaseException as error:
+            if keeps_changes(error):
+                await request.commit()
+            else:
+                await request.rollback()
             raise
 
     for app in (api_app, ingest_app):
