@@ -96,12 +96,14 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
         request = await session.begin_nested()
         try:
             yield session
-            await request.commit()
+            await (request.commit() if request.is_active else session.commit())
         except BaseException as error:
+            # A service that ended its reading transaction early (a login before hashing) has closed the savepoint:
+            # what it does afterwards is the session's own savepoint.
             if keeps_changes(error):
-                await request.commit()
+                await (request.commit() if request.is_active else session.commit())
             else:
-                await request.rollback()
+                await (request.rollback() if request.is_active else session.rollback())
             raise
 
     for app in (api_app, ingest_app):

@@ -35,39 +35,42 @@ async def login(session: AsyncSession, *, username: str, password: str, address:
     """A JWT for valid, active credentials; 401 otherwise (same answer and time for unknown users), 429 after too many
     failures of the username or of the client address within the window."""
     username_key, address_key = username[:80], address[:64]
-    await _check_login_throttle(session, username=username_key, address=address_key)
+    earlier_failures = await _check_login_throttle(session, username=username_key, address=address_key)
     user = await session.scalar(select(User).where(User.username == username))
     known = user is not None and user.is_active
     stored_hash = user.password_hash if user is not None and known else None
+    # The reading transaction ends before the slow hash: held through it, it would keep SQLite's write lock (a burst
+    # of logins then waits past the busy timeout) or a pooled PostgreSQL connection. Nothing is written yet.
+    await session.commit()
     if not await verify_password_off_loop(password, stored_hash) or not known:
         session.add(LoginFailure(username=username_key, address=address_key, failed_at=utcnow()))
         await session.flush()
         raise FailedLogin("wrong username or password")
     assert user is not None and user.id is not None
-    await session.execute(delete(LoginFailure).where(LoginFailure.username == username_key))
+    if earlier_failures:
+        await session.execute(delete(LoginFailure).where(LoginFailure.username == username_key))
     return issue_access_token(user_id=user.id, role=user.role.value)
 
 
-async def _check_login_throttle(session: AsyncSession, *, username: str, address: str) -> None:
+async def _check_login_throttle(session: AsyncSession, *, username: str, address: str) -> int:
+    """Refuse (429) when the username or the address has failed too often lately; else the username's failures."""
     settings = get_settings()
     now = utcnow()
     since = now - timedelta(seconds=settings.login_window_seconds)
+    counted = 0
     for column, key, limit, what in (
         (LoginFailure.username, username, settings.login_attempts_per_username, "this username"),
         (LoginFailure.address, address, settings.login_attempts_per_address, "this address"),
     ):
-        failures, oldest = (
-            await session.execute(
-                select(func.count(), func.min(LoginFailure.failed_at)).where(
-                    column == key, LoginFailure.failed_at > since
-                )
-            )
-        ).one()
+        recent = select(func.count(), func.min(LoginFailure.failed_at)).where(
+            column == key, LoginFailure.failed_at > since
+        )
+        failures, oldest = (await session.execute(recent)).one()
         if failures >= limit:
-            retry_after = _seconds_until(oldest, since=since)
-            raise TooManyAttempts(
-                f"too many failed logins for {what}; retry in {retry_after} s", retry_after=retry_after
-            )
+            retry = _seconds_until(oldest, since=since)
+            raise TooManyAttempts(f"too many failed logins for {what}; retry in {retry} s", retry_after=retry)
+        counted = counted or failures
+    return counted
 
 
 def _seconds_until(oldest: datetime | None, *, since: datetime) -> int:

@@ -84,12 +84,16 @@ async def test_old_failures_do_not_count_and_are_forgotten(client: AsyncClient, 
     await session.flush()
     ok = await client.post(TOKEN_URL, data={"username": "office", "password": PASSWORD})
     assert ok.status_code == 200, ok.text
-    assert await forget_login_failures(session, now=utcnow()) == 0  # a successful login cleared the username's
+    assert await forget_login_failures(session, now=utcnow()) == 10
     session.add(LoginFailure(username="other", address="127.0.0.1", failed_at=long_ago))
     session.add(LoginFailure(username="other", address="127.0.0.1", failed_at=utcnow()))
     await session.flush()
     assert await forget_login_failures(session, now=utcnow()) == 1
     assert await _failures(session, username="other") == 1
+    for _ in range(2):
+        assert (await client.post(TOKEN_URL, data={"username": "office", "password": "guess"})).status_code == 401
+    assert (await client.post(TOKEN_URL, data={"username": "office", "password": PASSWORD})).status_code == 200
+    assert await _failures(session, username="office") == 0  # a successful login clears the username's failures
 
 
 async def test_unknown_and_deactivated_users_cost_a_verification_in_a_worker_thread(
