@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     log_level: Annotated[Literal["critical", "error", "warning", "info", "debug"], BeforeValidator(_lower)] = "info"
     log_format: Annotated[Literal["auto", "json", "console"], BeforeValidator(_lower)] = "auto"
     access_token_minutes: int = 8 * 60
+    # Password logins: refused for a while once a username, or a client address, has failed this often in the window.
+    login_attempts_per_username: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=50, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1, le=7 * 24 * 3600)
     evidence_max_bytes: int = 20 * 1024 * 1024
     import_max_bytes: int = 10 * 1024 * 1024
     evidence_types: list[str] = Field(
@@ -110,11 +114,19 @@ class Settings(BaseSettings):
             # Three services start at once: write a temp file and link it, so exactly one key wins, whole.
             self.data_dir.mkdir(parents=True, exist_ok=True)
             temp = self.data_dir / f".demo_secret_key.{os.getpid()}"
-            temp.write_text(secrets.token_urlsafe(48))
+            write_private(temp, secrets.token_urlsafe(48))
             with contextlib.suppress(FileExistsError):
                 os.link(temp, key_file)
             temp.unlink(missing_ok=True)
         return key_file.read_text().strip()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (mode 0600), also when it already exists."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
 
 
 def async_url(url: str) -> str:

@@ -165,14 +165,22 @@ async def dispose_engine() -> None:
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[AsyncSession]:
-    """A session committed once at the end and rolled back on any error."""
+    """A session committed once at the end and rolled back on any error (unless the error says to keep the changes)."""
     async with get_sessionmaker()() as session:
         try:
             yield session
             await session.commit()
-        except BaseException:
-            await session.rollback()
+        except BaseException as error:
+            if keeps_changes(error):
+                await session.commit()
+            else:
+                await session.rollback()
             raise
+
+
+def keeps_changes(error: BaseException) -> bool:
+    """Whether an error asks the session to commit what was flushed before it (AppError.keep_changes)."""
+    return bool(getattr(error, "keep_changes", False))
 
 
 @asynccontextmanager

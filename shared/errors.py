@@ -9,11 +9,15 @@ class AppError(Exception):
     status_code = 400
     title = "Bad request"
     type_slug = "bad-request"
+    # The request's session commits what was flushed before the error instead of rolling it back (a failed login is
+    # recorded although the login is refused).
+    keep_changes = False
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.headers: dict[str, str] = {}
 
 
 class NotFound(AppError):
@@ -58,6 +62,25 @@ class Unauthenticated(AppError):
     status_code = 401
     title = "Unauthenticated"
     type_slug = "unauthenticated"
+
+
+class FailedLogin(Unauthenticated):
+    """Wrong credentials; the recorded failure is kept."""
+
+    keep_changes = True
+
+
+class TooManyAttempts(AppError):
+    """Too many failed logins lately; retry after the given number of seconds."""
+
+    status_code = 429
+    title = "Too many requests"
+    type_slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ScopeDenied(AppError):

@@ -88,6 +88,7 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
     from services.api.main import app as api_app
     from services.common.deps import get_session
     from services.ingest.main import app as ingest_app
+    from shared.db import keeps_changes
 
     async def test_session() -> AsyncIterator[AsyncSession]:
         # Each request is its own savepoint: committed when the route returns, rolled back on error,
@@ -95,9 +96,14 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
         request = await session.begin_nested()
         try:
             yield session
-            await request.commit()
-        except BaseException:
-            await request.rollback()
+            await (request.commit() if request.is_active else session.commit())
+        except BaseException as error:
+            # A service that ended its reading transaction early (a login before hashing) has closed the savepoint:
+            # what it does afterwards is the session's own savepoint.
+            if keeps_changes(error):
+                await (request.commit() if request.is_active else session.commit())
+            else:
+                await (request.rollback() if request.is_active else session.rollback())
             raise
 
     for app in (api_app, ingest_app):

@@ -70,7 +70,14 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def app_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     """Domain errors carry their own status."""
     assert isinstance(exc, AppError)
-    return problem(status=exc.status_code, title=exc.title, detail=exc.detail, slug=exc.type_slug, errors=exc.errors)
+    return problem(
+        status=exc.status_code,
+        title=exc.title,
+        detail=exc.detail,
+        slug=exc.type_slug,
+        errors=exc.errors,
+        headers=exc.headers or None,
+    )
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth.service import forget_login_failures
 from shared.config import get_settings
 from shared.federation.feed import compact
 from shared.federation.puller import pull_all_peers
@@ -48,6 +49,11 @@ async def federation_pull(session: AsyncSession, now: datetime) -> dict[str, int
     return {"peers": len(results), "failed": failed, "rows": sum(result.rows for result in results)}
 
 
+async def forget_old_login_failures(session: AsyncSession, now: datetime) -> int:
+    """Drop failed logins the throttle no longer counts."""
+    return await forget_login_failures(session, now=now)
+
+
 async def compact_changes(session: AsyncSession, now: datetime) -> int:
     """Drop superseded changes of this instance's own change log older than the retention."""
     # In the job's own session: a second session would wait for this one's SQLite write lock until "database is locked".
@@ -64,4 +70,5 @@ JOBS: list[Job] = [
     Job("deliver", deliver),
     Job("federation_pull", federation_pull, every=timedelta(minutes=get_settings().federation_pull_minutes)),
     Job("compact_changes", compact_changes, daily_at=get_settings().nightly_hour),
+    Job("forget_login_failures", forget_old_login_failures, every=timedelta(hours=1)),
 ]

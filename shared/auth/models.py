@@ -3,10 +3,10 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
-from sqlmodel import Field
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
 
-from shared.db import TimestampedTable, UTCDateTime, created_field, enum_type, fk_field, id_field
+from shared.db import TimestampedTable, UTCDateTime, created_field, enum_type, fk_field, id_field, utcnow
 
 
 class Role(StrEnum):
@@ -50,3 +50,18 @@ class ApiToken(TimestampedTable, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     issued_at: datetime = created_field()
+
+
+class LoginFailure(SQLModel, table=True):
+    """A refused password login, kept for the throttle's window (per username and per client address)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_username_failed_at", "username", "failed_at"),
+        Index("ix_login_failure_address_failed_at", "address", "failed_at"),
+    )
+
+    id: int | None = id_field()
+    username: str = Field(sa_type=String(80), nullable=False)
+    address: str = Field(sa_type=String(64), nullable=False)
+    failed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

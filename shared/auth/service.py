@@ -1,26 +1,29 @@
 """Logging in, resolving a bearer token to a principal, and managing users and API tokens."""
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit.service import record_change, snapshot
-from shared.auth.models import ApiToken, Role, User
+from shared.auth.models import ApiToken, LoginFailure, Role, User
 from shared.auth.schemas import UserCreate
 from shared.auth.scope import Principal
 from shared.auth.security import (
     API_TOKEN_PREFIX,
+    access_token_user_id,
     api_token_sha256,
     decode_access_token,
-    hash_password,
+    hash_password_off_loop,
     issue_access_token,
     new_api_token,
-    verify_password,
+    verify_password_off_loop,
 )
 from shared.concurrency import bump_version
+from shared.config import get_settings
 from shared.db import utcnow
-from shared.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shared.errors import Conflict, FailedLogin, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from shared.orgunits.models import Department, OrgUnit
 
 # Long-lived tokens impersonate nobody: they go to peers and integrations, never to people who manage.
@@ -28,13 +31,62 @@ TOKEN_ROLES = (Role.peer, Role.viewer, Role.unit_clerk)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-async def login(session: AsyncSession, *, username: str, password: str) -> str:
-    """A JWT for valid, active credentials; 401 otherwise (same answer for unknown users)."""
+async def login(session: AsyncSession, *, username: str, password: str, address: str) -> str:
+    """A JWT for valid, active credentials; 401 otherwise (same answer and time for unknown users), 429 after too many
+    failures of the username or of the client address within the window."""
+    username_key, address_key = username[:80], address[:64]
+    earlier_failures = await _check_login_throttle(session, username=username_key, address=address_key)
     user = await session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active or not verify_password(password, user.password_hash):
-        raise Unauthenticated("wrong username or password")
-    assert user.id is not None
+    known = user is not None and user.is_active
+    stored_hash = user.password_hash if user is not None and known else None
+    # The reading transaction ends before the slow hash: held through it, it would keep SQLite's write lock (a burst
+    # of logins then waits past the busy timeout) or a pooled PostgreSQL connection. Nothing is written yet.
+    await session.commit()
+    if not await verify_password_off_loop(password, stored_hash) or not known:
+        session.add(LoginFailure(username=username_key, address=address_key, failed_at=utcnow()))
+        await session.flush()
+        raise FailedLogin("wrong username or password")
+    assert user is not None and user.id is not None
+    if earlier_failures:
+        await session.execute(delete(LoginFailure).where(LoginFailure.username == username_key))
     return issue_access_token(user_id=user.id, role=user.role.value)
+
+
+async def _check_login_throttle(session: AsyncSession, *, username: str, address: str) -> int:
+    """Refuse (429) when the username or the address has failed too often lately; else the username's failures."""
+    settings = get_settings()
+    now = utcnow()
+    since = now - timedelta(seconds=settings.login_window_seconds)
+    counted = 0
+    for column, key, limit, what in (
+        (LoginFailure.username, username, settings.login_attempts_per_username, "this username"),
+        (LoginFailure.address, address, settings.login_attempts_per_address, "this address"),
+    ):
+        recent = select(func.count(), func.min(LoginFailure.failed_at)).where(
+            column == key, LoginFailure.failed_at > since
+        )
+        failures, oldest = (await session.execute(recent)).one()
+        if failures >= limit:
+            retry = _seconds_until(oldest, since=since)
+            raise TooManyAttempts(f"too many failed logins for {what}; retry in {retry} s", retry_after=retry)
+        counted = counted or failures
+    return counted
+
+
+def _seconds_until(oldest: datetime | None, *, since: datetime) -> int:
+    """Seconds until the oldest failure in the window leaves it (at least 1)."""
+    if oldest is None:
+        return 1
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=since.tzinfo)
+    return max(1, math.ceil((oldest - since).total_seconds()))
+
+
+async def forget_login_failures(session: AsyncSession, *, now: datetime) -> int:
+    """Drop failed logins older than the throttle's window."""
+    since = now - timedelta(seconds=get_settings().login_window_seconds)
+    result = await session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= since))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def principal_for_user(session: AsyncSession, *, user: User) -> Principal:
@@ -68,7 +120,8 @@ async def principal_from_bearer(session: AsyncSession, *, token: str) -> Princip
         claims = decode_access_token(token)
         if claims is None:
             raise Unauthenticated("the access token is invalid or expired")
-        user = await session.get(User, int(claims["sub"]))
+        user_id = access_token_user_id(claims)
+        user = await session.get(User, user_id) if user_id is not None else None
     if user is None or not user.is_active:
         raise Unauthenticated("the user behind this token is deactivated")
     return await principal_for_user(session, user=user)
@@ -88,7 +141,7 @@ async def create_user(session: AsyncSession, *, actor: Principal, data: UserCrea
             raise InvalidInput(f"org unit {data.org_unit_id} does not exist", field="org_unit_id")
         actor.require_covers(unit.path)
     await _check_department(session, data=data)
-    user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
+    user = User(**data.model_dump(exclude={"password"}), password_hash=await hash_password_off_loop(data.password))
     session.add(user)
     await session.flush()
     await record_change(
@@ -150,11 +203,49 @@ async def list_users(session: AsyncSession, *, actor: Principal) -> list[User]:
 
 
 async def deactivate_user(session: AsyncSession, *, actor: Principal, user_id: int) -> User:
-    """Revoke a user: every token of theirs stops working at once."""
+    """Revoke a user: every token of theirs stops working at once (their API tokens are revoked for good)."""
     user = await get_user(session, actor=actor, user_id=user_id)
+    if user.id == actor.user_id:
+        raise Conflict("you cannot deactivate yourself", errors=[{"field": "user_id", "message": "your own account"}])
+    if user.is_active and user.role == Role.admin and user.org_unit_id is None:
+        others = await session.scalar(
+            select(func.count()).where(
+                User.role == Role.admin,
+                User.org_unit_id.is_(None),
+                User.is_active,
+                User.id != user.id,  # type: ignore[union-attr]
+            )
+        )
+        if not others:
+            raise Conflict(
+                "the last active admin of the whole tree cannot be deactivated",
+                errors=[{"field": "user_id", "message": "the last whole-tree admin"}],
+            )
     before = _safe(user)
+    moment = utcnow()
     user.is_active = False
-    user.deactivated_at = utcnow()
+    user.deactivated_at = moment
+    bump_version(user)
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=moment, updated_at=moment)  # type: ignore[union-attr]
+    )
+    await session.flush()
+    await record_change(
+        session, actor=actor, action="update", entity="user", entity_id=user.id, before=before, after=_safe(user)
+    )
+    return user
+
+
+async def reactivate_user(session: AsyncSession, *, actor: Principal, user_id: int) -> User:
+    """Let a deactivated user log in again (their revoked API tokens stay revoked)."""
+    user = await get_user(session, actor=actor, user_id=user_id)
+    if user.is_active:
+        return user
+    before = _safe(user)
+    user.is_active = True
+    user.deactivated_at = None
     bump_version(user)
     await session.flush()
     await record_change(

@@ -13,7 +13,7 @@ from shared.auth.models import Role
 from shared.auth.schemas import UserCreate
 from shared.auth.scope import SYSTEM
 from shared.auth.service import create_user
-from shared.config import get_settings
+from shared.config import get_settings, write_private
 from shared.db import dispose_engine, session_scope
 from shared.demo.living import load_living_data
 from shared.imports.org_units import import_org_units
@@ -125,7 +125,7 @@ async def _load(session: AsyncSession) -> list[str]:
         )
         credentials.append(f"  {username:10} {password}  ({role.value}{', ' + code if code else ''})")
     path = get_settings().data_dir / "demo-credentials.txt"
-    path.write_text("\n".join(credentials) + "\n")
+    write_private(path, "\n".join(credentials) + "\n")
     return lines + credentials + [f"(also written to {path})"]
 
 

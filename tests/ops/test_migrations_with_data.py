@@ -57,6 +57,7 @@ def test_every_migration_goes_down_and_up_on_a_database_holding_the_demo(own_dat
     env = environment(database_url=own_database_url, data_dir=tmp_path, DEMO_MODE="true")
     loaded = culturezone("demo", env=env)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert (tmp_path / "demo-credentials.txt").stat().st_mode & 0o777 == 0o600  # the demo's passwords: owner only
     stem = Path(make_url(own_database_url).database or "").stem
     demo = sibling_url(own_database_url, f"{stem}_demo")
     clone_database(own_database_url, demo)

@@ -89,6 +89,7 @@ def _import(kind: str, allowed: tuple[Role, ...], what: str) -> Endpoint:
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/users", ADMIN, 201, 403, "add a viewer at the target unit"),
     Endpoint("POST", "/api/v1/users/{user_id}/deactivate", ADMIN, 200, 404, "deactivate a viewer of the target unit"),
+    Endpoint("POST", "/api/v1/users/{user_id}/reactivate", ADMIN, 200, 404, "reactivate a viewer of the target unit"),
     Endpoint(
         "POST",
         "/api/v1/users/{user_id}/api-tokens",

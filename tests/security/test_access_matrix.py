@@ -254,6 +254,7 @@ REQUESTS: dict[str, Callable[[World, Position], Call]] = {
         json={"username": "new-viewer", "password": "a long passphrase", "role": "viewer", "org_unit_id": w.unit[p]},
     ),
     "POST /api/v1/users/{user_id}/deactivate": lambda w, p: Call(f"/api/v1/users/{w.user[p]}/deactivate"),
+    "POST /api/v1/users/{user_id}/reactivate": lambda w, p: Call(f"/api/v1/users/{w.user[p]}/reactivate"),
     "POST /api/v1/users/{user_id}/api-tokens": lambda w, p: Call(
         f"/api/v1/users/{w.user[p]}/api-tokens", json={"name": "integration"}
     ),

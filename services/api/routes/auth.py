@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, status
+from fastapi import APIRouter, Form, Request, status
 
 from services.common.deps import CurrentUser, SessionDep
 from shared.auth import service
@@ -15,12 +15,14 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 @router.post("/auth/token", response_model=TokenPublic, summary="OAuth2 password flow")
 async def token(
+    request: Request,
     session: SessionDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> TokenPublic:
     """Exchange a username and password for a bearer token."""
-    access_token = await service.login(session, username=username, password=password)
+    address = request.client.host if request.client else ""
+    access_token = await service.login(session, username=username, password=password, address=address)
     return TokenPublic(access_token=access_token, expires_in=get_settings().access_token_minutes * 60)
 
 
@@ -46,6 +48,12 @@ async def list_users(session: SessionDep, actor: CurrentUser) -> list[UserPublic
 async def deactivate_user(session: SessionDep, actor: CurrentUser, user_id: StoredId) -> UserPublic:
     """Revoke a user and every token they hold."""
     return UserPublic.model_validate(await service.deactivate_user(session, actor=actor, user_id=user_id))
+
+
+@router.post("/users/{user_id}/reactivate", response_model=UserPublic)
+async def reactivate_user(session: SessionDep, actor: CurrentUser, user_id: StoredId) -> UserPublic:
+    """Let a deactivated user log in again."""
+    return UserPublic.model_validate(await service.reactivate_user(session, actor=actor, user_id=user_id))
 
 
 @router.post("/users/{user_id}/api-tokens", response_model=ApiTokenIssued, status_code=status.HTTP_201_CREATED)
