@@ -21,8 +21,9 @@ UPLOAD_LIMITS: dict[str, Callable[[Settings], int]] = {
     "/api/v1/tasks/{task_id}/evidence": lambda settings: settings.evidence_max_bytes,
     "/ingest/v1/imports": lambda settings: settings.import_max_bytes,
 }
-# Answers a shared cache or a browser must never keep: tokens.
-TOKEN_PATHS = re.compile(r"^/api/v1/(auth/token|auth/wechat|users/[^/]+/api-tokens)$")
+# Answers a shared cache or a browser must never keep: tokens, and a resident's own data; files are recognised by
+# their Content-Disposition.
+NO_STORE_PATHS = re.compile(r"^/api/v1/(auth/token|auth/wechat|users/[^/]+/api-tokens|me/data)$")
 
 
 def _limit_kind(path: str, operation: dict[str, Any]) -> Callable[[Settings], int]:
@@ -137,7 +138,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         hsts = get_settings().hsts_seconds if scope.get("scheme") == "https" else 0
-        token_answer = bool(TOKEN_PATHS.match(scope["path"]))
+        no_store = bool(NO_STORE_PATHS.match(scope["path"]))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -152,7 +153,7 @@ class SecurityHeaders:
                     headers.append((b"content-security-policy", b"frame-ancestors 'none'"))
                 if hsts:
                     headers.append((b"strict-transport-security", f"max-age={hsts}".encode()))
-                if token_answer or b"content-disposition" in names:
+                if no_store or b"content-disposition" in names:
                     headers = [(name, value) for name, value in headers if name.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
