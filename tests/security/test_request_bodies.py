@@ -3,7 +3,9 @@ counted as a chunked body streams in."""
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
+from pathlib import Path
 
+import httpx
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
@@ -14,6 +16,7 @@ from shared.auth.models import Role
 from shared.config import get_settings
 from shared.plans.models import Plan
 from tests.support.factories import bearer, make_tree, make_user
+from tests.support.processes import environment, free_port, start_service
 
 PROBLEM = "application/problem+json"
 
@@ -111,3 +114,32 @@ async def test_chunked_bodies_are_counted_as_they_arrive(client: AsyncClient, sm
     # Under the cap the request goes on to login as before.
     within = await client.post("/api/v1/plans", content=_chunks(small_staff_cap - 1), headers=headers)
     assert within.status_code == 401
+
+
+def test_a_real_server_counts_chunked_bodies_before_login(own_database_url: str, tmp_path: Path) -> None:
+    env = environment(
+        database_url=own_database_url,
+        data_dir=tmp_path,
+        SECRET_KEY="request-bodies-test-secret-0123456789",
+        STAFF_JSON_MAX_BYTES="16384",
+    )
+    port = free_port()
+    process = start_service("api", port=port, env=env)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            headers = {"Content-Type": "application/json"}
+
+            def pieces(total: int) -> Iterator[bytes]:
+                body = b'{"name": "' + b"x" * (total - 12) + b'"}'
+                for start in range(0, len(body), 1024):
+                    yield body[start : start + 1024]
+
+            for path, cap in (("/api/v1/plans", 16384), ("/api/v1/orders", get_settings().json_max_bytes)):
+                over = http.post(path, content=pieces(cap + 1), headers=headers)
+                assert over.request.headers.get("transfer-encoding") == "chunked"
+                assert _too_large(over), (path, over.status_code)
+                within = http.post(path, content=pieces(cap - 1), headers=headers)
+                assert within.status_code == 401, (path, within.status_code)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
