@@ -255,6 +255,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,  # only the proxy may say who the client is
     )
 
 

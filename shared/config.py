@@ -1,13 +1,14 @@
 """Settings read from the environment, the same for every process."""
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The largest page of changes or snapshot rows an instance serves, and so the largest a puller may ask for.
@@ -89,6 +90,18 @@ class Settings(BaseSettings):
     public_server_cache_seconds: float = 2.0  # the API process keeps a public list page this long; 0 turns it off
     booking_max_hours: int = 8
     booking_horizon_days: int = 60
+    # The HTTP edge: whose X-Forwarded-For is believed, body caps of staff routes, headers, who reads /metrics.
+    forwarded_allow_ips: str = "127.0.0.1"  # the reverse proxy's addresses or networks, comma-separated
+    staff_json_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)  # Strict-Transport-Security on https answers; 0: none
+    metrics_allow: str = "127.0.0.1,::1"  # addresses or networks that may read /metrics, comma-separated
+    metrics_token: str = ""  # or anyone presenting this bearer token
+
+    @field_validator("forwarded_allow_ips", "metrics_allow")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        networks(value)
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -127,6 +140,19 @@ def write_private(path: Path, text: str) -> None:
     os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "w") as file:
         file.write(text)
+
+
+def networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or CIDR networks; anything else (a host name, `*`) is refused."""
+    parsed = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            parsed.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (name the proxy's addresses)") from None
+    return parsed
 
 
 def async_url(url: str) -> str:

@@ -5,15 +5,21 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import fastapi_offline
 import structlog
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common.edge import BodyLimit, SecurityHeaders, may_read_metrics
 from services.common.health import router as health_router
-from services.common.problems import install_problem_handlers
+from services.common.problems import install_problem_handlers, problem
 from shared.config import get_settings
 from shared.db import dispose_engine, write_intent
 from shared.indicators.engine.run import catalogue
@@ -29,6 +35,8 @@ from shared.observability import (
 
 log = structlog.get_logger("culturezone.http")
 METRICS_PATH = "/metrics"
+DOCS_ASSETS = "/docs/assets"  # Swagger UI and ReDoc served by the service itself: intranets have no CDN
+DOCS_ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 
 @asynccontextmanager
@@ -89,8 +97,11 @@ class RequestObservation:
         (log.error if status >= 500 else log.info)("request", status=status, duration_ms=round(elapsed * 1000, 2))
 
 
-async def metrics() -> Response:
-    """The process's Prometheus metrics in the text exposition format."""
+async def metrics(request: Request) -> Response:
+    """The process's Prometheus metrics in the text exposition format, for METRICS_ALLOW or METRICS_TOKEN only."""
+    client = request.client.host if request.client else None
+    if not may_read_metrics(client=client, authorization=request.headers.get("authorization", "")):
+        return problem(status=404, title="Not Found", detail="Not Found", slug="not-found")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -101,8 +112,43 @@ def operation_id(route: APIRoute) -> str:
     return f"{re.sub(r'[^a-z0-9]+', '_', str(route.tags[0]).lower())}-{route.name}"
 
 
+def _add_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from assets the service serves itself."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
+    redirect = "/docs/oauth2-redirect"
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=f"{root}{redirect}",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )
+
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route(redirect, swagger_ui_redirect, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
+
+
 def create_service_app(*, title: str, description: str, service: str) -> FastAPI:
-    """A FastAPI app with JSON logs, problem+json errors, request ids, health routes and /metrics."""
+    """A FastAPI app with JSON logs, problem+json errors, request ids, security headers, body caps, health routes,
+    a guarded /metrics and self-served API docs."""
     configure_logging(service=service)
     app = FastAPI(
         title=title,
@@ -110,9 +156,15 @@ def create_service_app(*, title: str, description: str, service: str) -> FastAPI
         version="0.1.0",
         lifespan=_lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
+    # Outermost last: the request log sees every answer, and every answer (413s included) carries the headers.
+    app.add_middleware(BodyLimit, schema=app.openapi)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestObservation, service=service)
     app.include_router(health_router)
     app.add_api_route(METRICS_PATH, metrics, methods=["GET"], include_in_schema=False)
+    _add_docs(app)
     return app

@@ -1,13 +1,12 @@
 """Protection of the public and residents' routes (what a mini-program calls): a token bucket per client (429 with
-Retry-After) and a cap on JSON request bodies (413), both answered as problem+json before any route or database
-work."""
+Retry-After), answered as problem+json before any route or database work. Body caps: services.common.edge."""
 
 import hashlib
 import math
 import time
 from dataclasses import dataclass, field
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.problems import problem
 from shared.config import get_settings
@@ -76,7 +75,7 @@ def _client_key(scope: Scope) -> str:
 
 
 class CitizenProtection:
-    """Rate-limit the public and residents' routes and refuse oversized JSON bodies there."""
+    """Rate-limit the public and residents' routes."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -87,7 +86,7 @@ class CitizenProtection:
             return
         path: str = scope["path"]
         if not path.startswith(CITIZEN_PREFIXES):
-            await self.app(scope, receive, send)  # staff batches (5,000 figures) are bounded by their schemas
+            await self.app(scope, receive, send)
             return
         wait = limiter.take(_client_key(scope))
         if wait > 0:
@@ -101,42 +100,4 @@ class CitizenProtection:
             )
             await response(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        if b"json" in headers.get(b"content-type", b""):
-            limit = get_settings().json_max_bytes
-            declared = headers.get(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                await self._too_large(scope, receive, send, limit)
-                return
-            body, more = b"", True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    break
-                body += message.get("body", b"")
-                more = message.get("more_body", False)
-                if len(body) > limit:
-                    await self._too_large(scope, receive, send, limit)
-                    return
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
-            return
         await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = problem(
-            status=413,
-            title="Payload too large",
-            detail=f"a JSON body may hold at most {limit} bytes",
-            slug="payload-too-large",
-        )
-        await response(scope, receive, send)

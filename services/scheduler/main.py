@@ -61,7 +61,15 @@ async def serve(*, host: str, port: int) -> None:
         next_run_time=now(),
     )
     scheduler.start()
-    config = uvicorn.Config(app, host=host, port=port, log_level=get_settings().log_level, log_config=None)
+    settings = get_settings()
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     server = uvicorn.Server(config)
     try:
         await server.serve()
