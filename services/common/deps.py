@@ -32,4 +32,13 @@ async def get_principal(session: SessionDep, token: Annotated[str | None, Depend
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_staff_principal(actor: CurrentUser) -> Principal:
+    """The authenticated caller, refused (403) unless staff: residents and peers never read staff data."""
+    actor.require_staff()
+    return actor
+
+
+StaffUser = Annotated[Principal, Depends(get_staff_principal)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag you read")]

@@ -17,9 +17,22 @@ class Principal:
     scope_path: str | None
     department_id: int | None = None
 
+    @property
+    def is_staff(self) -> bool:
+        """Whether the caller works in the system (residents and peers do not)."""
+        return self.role in STAFF_ROLES
+
     def covers(self, path: str) -> bool:
         """Whether an org unit with this materialised path lies inside the caller's subtree."""
-        return self.scope_path is None or path.startswith(self.scope_path)
+        if self.scope_path is None:
+            # No org unit means the whole tree only for staff: a resident's or peer's account has none either.
+            return self.is_staff
+        return path.startswith(self.scope_path)
+
+    def require_staff(self) -> None:
+        """Refuse residents and peers: they read only what their own routes serve."""
+        if not self.is_staff:
+            raise ScopeDenied(f"role {self.role.value} may not read staff data")
 
     def require_role(self, roles: Iterable[Role]) -> None:
         """Refuse callers whose role is not among those named."""

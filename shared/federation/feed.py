@@ -79,7 +79,9 @@ async def _scope_root(session: AsyncSession, *, actor: Principal, org_unit: str 
         unit = await session.scalar(select(OrgUnit).where(OrgUnit.code == org_unit))
         if unit is None:
             raise NotFound(f"org unit {org_unit} does not exist")
-        actor.require_covers(unit.path, what="org unit asked for")
+        # A peer token without an org unit reads the whole tree's feed (covers() grants staff only).
+        if actor.scope_path is not None:
+            actor.require_covers(unit.path, what="org unit asked for")
         return unit
     if actor.scope_path is not None:
         unit_id = int(actor.scope_path.rstrip("/").rsplit("/", 1)[-1])

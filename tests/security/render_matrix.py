@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
+from shared.auth.models import Role
 from tests.security.matrix import ENDPOINTS, POSITIONS, PUBLIC, ROLES, UNAUTHENTICATED, Endpoint
+from tests.security.read_matrix import CALLERS, EXEMPT, READS, WHOLE_TREE, Read
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
 
@@ -67,6 +69,73 @@ def _section(endpoint: Endpoint) -> list[str]:
     return lines
 
 
+READ_HEADER = """\
+# Access matrix of the read endpoints
+
+Generated from `tests/security/read_matrix.py` like the write matrix; `tests/security/test_read_matrix.py` sends
+every cell below (the requests are in `tests/security/read_world.py`) and fails when a status differs or when a GET
+route of the API or ingest service has no row (only the schema, its pages, `/healthz`, `/readyz` and `/metrics` are
+exempt).
+
+The callers are those of the write matrix (each role at 经八路街道, the unauthenticated ones, an admin of the whole
+tree) and two more without an org unit: a resident as the WeChat login creates one, and a peer's API token. No org
+unit means the whole tree only for staff: residents and peers read what their own routes serve (the public routes,
+their own account, orders, bookings, volunteering and feedback, and for peers the federation feed), and every staff
+read answers them 403. Positions as above; a request that names no target (an inbox, one's own rows, the
+catalogue) reads the same in every position.
+
+Legend: **200** read; **401** no token, an expired token, or a deactivated user's (not on public routes);
+**403** the role may not read this (residents and peers on every staff read), or the feed asked for a subtree
+outside the token's; **404** the target lies outside the caller's subtree, or is not among the caller's own rows.
+"""
+
+
+def _read_overview() -> list[str]:
+    callers = [*(role.value for role in ROLES), *WHOLE_TREE]
+    lines = [
+        "## Overview of the reads",
+        "",
+        "Who reads (✓: in their own subtree; for a caller without an org unit, in the whole tree), on public routes",
+        "without a login (public), or only as an admin of the whole tree (whole tree); ✓*: the caller's own rows",
+        "anywhere (the street's resident placed the world's orders and bookings and registered as a volunteer).",
+        "",
+        "| endpoint | " + " | ".join(callers) + " |",
+        "|---|" + "---|" * len(callers),
+    ]
+    for read in READS:
+        marks = [_read_mark(read, caller) for caller in callers]
+        lines.append(f"| `GET {read.path}` | " + " | ".join(marks) + " |")
+    return lines
+
+
+def _read_mark(read: Read, caller: str) -> str:
+    if read.public:
+        return "public"
+    if caller in read.anywhere:
+        return "✓*"
+    role = WHOLE_TREE.get(caller) or Role(caller)
+    if role not in read.readers:
+        return ""
+    if read.whole_tree_only and caller not in WHOLE_TREE:
+        return ""
+    return "whole tree" if read.whole_tree_only else "✓"
+
+
+def _read_section(read: Read) -> list[str]:
+    lines = [
+        f"## `GET {read.path}`",
+        "",
+        read.action[0].upper() + read.action[1:] + ".",
+        "",
+        "| caller | " + " | ".join(position.value for position in POSITIONS) + " |",
+        "|---|" + "---|" * len(POSITIONS),
+    ]
+    for caller in CALLERS:
+        cells = [str(read.expected(caller, position)) for position in POSITIONS]
+        lines.append(f"| {caller} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def render() -> str:
     """The whole document."""
     lines = [HEADER.rstrip("\n"), "", *_overview(), ""]
@@ -74,6 +143,11 @@ def render() -> str:
         lines += [*_section(endpoint), ""]
     lines += ["## Write routes without a bearer token", ""]
     lines += [f"- `{method} {path}`: {why}." for (method, path), why in PUBLIC.items()]
+    lines += ["", READ_HEADER.rstrip("\n"), "", *_read_overview(), ""]
+    for read in READS:
+        lines += [*_read_section(read), ""]
+    lines += ["## GET routes outside the matrix", ""]
+    lines += [f"- `GET {path}`" for path in sorted(EXEMPT)]
     return "\n".join(lines) + "\n"
 
 

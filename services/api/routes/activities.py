@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.activities import service
 from shared.activities.models import ActivityType, Provider
 from shared.activities.schemas import ActivityBatch, ActivityCreate, ActivityPublic, ActivitySummary, BatchCreated
@@ -47,7 +47,7 @@ async def create_activity_batch(session: SessionDep, actor: CurrentUser, body: A
 @router.get("/activities", response_model=Page[ActivityPublic], responses=PROBLEMS)
 async def list_activities(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     activity_type: Annotated[ActivityType | None, Query(alias="type")] = None,
     provider: Provider | None = None,
     within: Annotated[StoredId | None, Query(description="only this org unit's subtree")] = None,
@@ -72,7 +72,7 @@ async def list_activities(
 
 @router.get("/activities/{activity_id}", response_model=ActivityPublic, responses=PROBLEMS)
 async def get_activity(
-    session: SessionDep, actor: CurrentUser, activity_id: StoredId, response: Response
+    session: SessionDep, actor: StaffUser, activity_id: StoredId, response: Response
 ) -> ActivityPublic:
     """One activity."""
     activity = await service.get_activity(session, actor=actor, activity_id=activity_id)
@@ -89,7 +89,7 @@ async def delete_activity(session: SessionDep, actor: CurrentUser, activity_id: 
 @router.get("/org-units/{unit_id}/activities/summary", response_model=ActivitySummary, responses=PROBLEMS)
 async def activity_summary(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unit_id: StoredId,
     period: Annotated[str, Query(max_length=10, description="2019, 2019Q1 or 2019-03")],
 ) -> ActivitySummary:

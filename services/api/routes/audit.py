@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import SessionDep, StaffUser
 from shared.audit.service import list_audit_entries
 from shared.auth.models import Role
 from shared.db import StoredId
@@ -33,7 +33,7 @@ class AuditEntryPublic(BaseModel):
 @router.get("", response_model=list[AuditEntryPublic])
 async def read_audit_log(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     entity: str | None = None,
     entity_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.auth import service
 from shared.auth.schemas import ApiTokenCreate, ApiTokenIssued, TokenPublic, UserCreate, UserPublic
 from shared.config import get_settings
@@ -39,7 +39,7 @@ async def create_user(session: SessionDep, actor: CurrentUser, body: UserCreate)
 
 
 @router.get("/users", response_model=list[UserPublic])
-async def list_users(session: SessionDep, actor: CurrentUser) -> list[UserPublic]:
+async def list_users(session: SessionDep, actor: StaffUser) -> list[UserPublic]:
     """Users inside the admin's subtree."""
     return [UserPublic.model_validate(user) for user in await service.list_users(session, actor=actor)]
 

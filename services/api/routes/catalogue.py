@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
-from services.common.deps import CurrentUser, IfMatch, SessionDep
+from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from services.common.public_cache import cache_key, page_response, pages
 from shared.activities.models import ActivityType
 from shared.catalogue import service
@@ -76,7 +76,7 @@ async def create_item(
 
 
 @router.get("/service-items/{item_id}", response_model=ServiceItemPublic, responses=PROBLEMS)
-async def get_item(session: SessionDep, actor: CurrentUser, item_id: StoredId, response: Response) -> ServiceItemPublic:
+async def get_item(session: SessionDep, actor: StaffUser, item_id: StoredId, response: Response) -> ServiceItemPublic:
     """One item of the caller's subtree, drafts included."""
     item = await service.staff_item(session, actor=actor, item_id=item_id)
     response.headers["ETag"] = etag_of(item)
@@ -100,6 +100,6 @@ async def update_item(
 
 
 @router.get("/service-items/{item_id}/stats", response_model=ItemStats, responses=PROBLEMS)
-async def item_stats(session: SessionDep, actor: CurrentUser, item_id: StoredId) -> ItemStats:
+async def item_stats(session: SessionDep, actor: StaffUser, item_id: StoredId) -> ItemStats:
     """Orders and ratings of an item month by month, so rarely ordered items can be dropped or adjusted."""
     return await service.item_stats(session, actor=actor, item_id=item_id)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.db import StoredId
 from shared.feedback import service as feedback
 from shared.feedback.schemas import FeedbackCreate, FeedbackPublic, RatingCreate, RatingPublic, Reply, Satisfaction
@@ -83,7 +83,7 @@ async def claim_hours(session: SessionDep, actor: CurrentUser, body: RecordCreat
 
 
 @router.get("/volunteers/{volunteer_id}", response_model=VolunteerPublic, responses=PROBLEMS)
-async def get_volunteer(session: SessionDep, actor: CurrentUser, volunteer_id: StoredId) -> VolunteerPublic:
+async def get_volunteer(session: SessionDep, actor: StaffUser, volunteer_id: StoredId) -> VolunteerPublic:
     """A volunteer of the caller's subtree with totals (staff)."""
     return await volunteers.staff_volunteer(session, actor=actor, volunteer_id=volunteer_id)
 
@@ -150,7 +150,7 @@ async def reply(session: SessionDep, actor: CurrentUser, feedback_id: StoredId, 
 @router.get("/org-units/{unit_id}/satisfaction", response_model=Satisfaction, responses=PROBLEMS)
 async def satisfaction(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unit_id: StoredId,
     period: Annotated[str, Query(max_length=10, description="2026, 2026Q4 or 2026-12")],
 ) -> Satisfaction:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.common.deps import CurrentUser, IfMatch, SessionDep
+from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from shared.concurrency import etag_of
 from shared.db import StoredId
 from shared.facilities import service
@@ -30,7 +30,7 @@ PROBLEMS = {
 @router.get("/facilities", response_model=Page[FacilityPublic], responses=PROBLEMS)
 async def list_facilities(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     facility_type: Annotated[FacilityType | None, Query(alias="type")] = None,
     status: FacilityStatus | None = None,
     within: Annotated[StoredId | None, Query(description="only this org unit's subtree")] = None,
@@ -65,7 +65,7 @@ async def create_facility(
 )
 async def export_facility_file(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     within: Annotated[StoredId | None, Query(description="this org unit's subtree (default: your whole scope)")] = None,
     facility_type: Annotated[FacilityType | None, Query(alias="type")] = None,
     file_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.xlsx,
@@ -83,7 +83,7 @@ async def export_facility_file(
 
 @router.get("/facilities/{facility_id}", response_model=FacilityPublic, responses=PROBLEMS)
 async def get_facility(
-    session: SessionDep, actor: CurrentUser, facility_id: StoredId, response: Response
+    session: SessionDep, actor: StaffUser, facility_id: StoredId, response: Response
 ) -> FacilityPublic:
     """One facility with its ETag; a grassroots centre carries its check against the construction standard."""
     facility, unit = await service.get_facility(session, actor=actor, facility_id=facility_id)
@@ -142,7 +142,7 @@ async def change_facility_status(
 @router.get("/org-units/{unit_id}/construction", response_model=ConstructionSummary, responses=PROBLEMS)
 async def construction_progress(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unit_id: StoredId,
     facility_type: Annotated[FacilityType, Query(alias="type")] = FacilityType.grassroots_centre,
 ) -> ConstructionSummary:

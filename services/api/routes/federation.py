@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.auth.scope import Principal
 from shared.config import FEDERATION_MAX_PAGE
 from shared.db import StoredId
@@ -105,13 +105,13 @@ async def create_peer(session: SessionDep, actor: CurrentUser, body: PeerCreate)
 
 
 @peer_router.get("/peers", response_model=list[PeerPublic], responses=PEER_PROBLEMS)
-async def list_peers(session: SessionDep, actor: CurrentUser) -> list[PeerPublic]:
+async def list_peers(session: SessionDep, actor: StaffUser) -> list[PeerPublic]:
     """Every peer of your subtree with its health: last success, lag in rows and seconds, last error."""
     return [PeerPublic.model_validate(peer) for peer in await peers.list_peers(session, actor=actor)]
 
 
 @peer_router.get("/peers/{peer_id}", response_model=PeerPublic, responses=PEER_PROBLEMS)
-async def get_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId) -> PeerPublic:
+async def get_peer(session: SessionDep, actor: StaffUser, peer_id: StoredId) -> PeerPublic:
     """One peer with its health."""
     return PeerPublic.model_validate(await peers.get_peer(session, actor=actor, peer_id=peer_id))
 
@@ -142,7 +142,7 @@ async def delete_peer(session: SessionDep, actor: CurrentUser, peer_id: StoredId
     responses={404: {"description": "the row was entered here (or does not exist)"}},
 )
 async def get_origin(
-    session: SessionDep, actor: CurrentUser, table: Annotated[str, Path(max_length=60)], row_id: StoredId
+    session: SessionDep, actor: StaffUser, table: Annotated[str, Path(max_length=60)], row_id: StoredId
 ) -> OriginPublic:
     """Where a row of this instance came from: the peer, its id there, when it was pulled."""
     return OriginPublic(**await peers.origin_of(session, actor=actor, table=table, row_id=row_id))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.db import StoredId
 from shared.indicators.assessments import assess_milestone, list_plan_targets, set_plan_targets, targets_from_catalogue
 from shared.indicators.catalogue_view import CatalogueIndicator, list_catalogue
@@ -25,13 +25,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/indicators", response_model=list[CatalogueIndicator])
-async def catalogue_indicators(_actor: CurrentUser) -> list[CatalogueIndicator]:
+async def catalogue_indicators(_actor: StaffUser) -> list[CatalogueIndicator]:
     """The standards catalogue: every indicator with its standard text, kind and threshold."""
     return list_catalogue()
 
 
 @router.get("/org-units/{unit_id}/indicators", response_model=IndicatorList)
-async def unit_indicators(session: SessionDep, actor: CurrentUser, unit_id: StoredId, period: Period) -> IndicatorList:
+async def unit_indicators(session: SessionDep, actor: StaffUser, unit_id: StoredId, period: Period) -> IndicatorList:
     """Every indicator for a unit and period: value, standard, target, pass/fail, missing inputs, trend."""
     return await read_indicators(session, actor=actor, unit_id=unit_id, period=period)
 
@@ -41,7 +41,7 @@ async def unit_indicators(session: SessionDep, actor: CurrentUser, unit_id: Stor
     response_class=Response,
     responses={200: {"content": {XLSX: {}}, "description": "主要指标一览表"}},
 )
-async def export_overview(session: SessionDep, actor: CurrentUser, unit_id: StoredId, period: Period) -> Response:
+async def export_overview(session: SessionDep, actor: StaffUser, unit_id: StoredId, period: Period) -> Response:
     """The 主要指标一览表 (序号 · 指标项目 · 创建标准 · 项目现状 · 创建目标 · 是否达标) as xlsx."""
     content = await overview_workbook(session, actor=actor, unit_id=unit_id, period=period)
     headers = {"Content-Disposition": f'attachment; filename="indicators-{unit_id}-{period}.xlsx"'}
@@ -51,7 +51,7 @@ async def export_overview(session: SessionDep, actor: CurrentUser, unit_id: Stor
 @router.get("/org-units/{unit_id}/indicators/{code}/drill-down", response_model=list[DrillDownRow])
 async def indicator_drill_down(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unit_id: StoredId,
     code: str,
     period: Period,
@@ -75,7 +75,7 @@ async def assess(
 
 
 @router.get("/plans/{plan_id}/targets", response_model=list[TargetPublic])
-async def plan_targets(session: SessionDep, actor: CurrentUser, plan_id: StoredId) -> list[TargetPublic]:
+async def plan_targets(session: SessionDep, actor: StaffUser, plan_id: StoredId) -> list[TargetPublic]:
     """A plan's own targets."""
     return [TargetPublic.model_validate(row) for row in await list_plan_targets(session, actor=actor, plan_id=plan_id)]
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.db import StoredId
 from shared.notifications import service
 from shared.notifications.models import DeliveryStatus
@@ -21,7 +21,7 @@ PROBLEMS = {
 @router.get("/notifications", response_model=Page[NotificationPublic], responses=PROBLEMS)
 async def inbox(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unread: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
@@ -52,7 +52,7 @@ async def create_channel(session: SessionDep, actor: CurrentUser, body: ChannelC
 @router.get("/notification-deliveries", response_model=list[DeliveryPublic], responses=PROBLEMS)
 async def deliveries(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> list[DeliveryPublic]:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from services.common.deps import CurrentUser, IfMatch, SessionDep
+from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from shared.concurrency import etag_of
 from shared.db import StoredId
 from shared.orgunits import service
@@ -33,7 +33,7 @@ Year = Annotated[int, Path(ge=1949, le=2200)]
 @router.get("", response_model=Page[OrgUnitPublic])
 async def list_org_units(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     code: str | None = None,
     parent_id: StoredId | None = None,
     level: Annotated[int | None, Query(ge=0, le=5)] = None,
@@ -70,7 +70,7 @@ async def create_org_unit(
 
 
 @router.get("/{unit_id}", response_model=OrgUnitPublic)
-async def get_org_unit(session: SessionDep, actor: CurrentUser, unit_id: StoredId, response: Response) -> OrgUnitPublic:
+async def get_org_unit(session: SessionDep, actor: StaffUser, unit_id: StoredId, response: Response) -> OrgUnitPublic:
     """One org unit, with its ETag."""
     unit = await service.get_org_unit(session, actor=actor, unit_id=unit_id)
     response.headers["ETag"] = etag_of(unit)
@@ -99,7 +99,7 @@ async def delete_org_unit(session: SessionDep, actor: CurrentUser, unit_id: Stor
 
 
 @router.get("/{unit_id}/departments", response_model=list[DepartmentPublic])
-async def list_departments(session: SessionDep, actor: CurrentUser, unit_id: StoredId) -> list[DepartmentPublic]:
+async def list_departments(session: SessionDep, actor: StaffUser, unit_id: StoredId) -> list[DepartmentPublic]:
     """The responsible units of an org unit."""
     rows = await service.list_departments(session, actor=actor, org_unit_id=unit_id)
     return [DepartmentPublic.model_validate(row) for row in rows]
@@ -117,7 +117,7 @@ async def create_department(
 @router.get("/{unit_id}/population/{year}", response_model=PopulationPublic)
 async def read_population(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unit_id: StoredId,
     year: Year,
 ) -> PopulationPublic:
@@ -140,7 +140,7 @@ async def write_population(
 @router.get("/{unit_id}/collectives/{collective_kind}", response_model=CollectivePublic)
 async def resolve_collective_assignee(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unit_id: StoredId,
     collective_kind: CollectiveKind,
 ) -> CollectivePublic:

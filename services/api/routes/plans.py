@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.common.deps import CurrentUser, IfMatch, SessionDep
+from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from shared.concurrency import etag_of
 from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
 
 @router.get("", response_model=list[PlanPublic])
-async def list_plans(session: SessionDep, actor: CurrentUser, org_unit_id: StoredId | None = None) -> list[PlanPublic]:
+async def list_plans(session: SessionDep, actor: StaffUser, org_unit_id: StoredId | None = None) -> list[PlanPublic]:
     """Plans of the caller's subtree."""
     plans = await service.list_plans(session, actor=actor, org_unit_id=org_unit_id)
     return [await service.plan_public(session, plan=plan) for plan in plans]
@@ -35,7 +35,7 @@ async def create_plan(session: SessionDep, actor: CurrentUser, body: PlanCreate,
 
 
 @router.get("/{plan_id}", response_model=PlanPublic)
-async def get_plan(session: SessionDep, actor: CurrentUser, plan_id: StoredId, response: Response) -> PlanPublic:
+async def get_plan(session: SessionDep, actor: StaffUser, plan_id: StoredId, response: Response) -> PlanPublic:
     """One plan with its phases."""
     plan, _unit = await service.get_plan(session, actor=actor, plan_id=plan_id)
     response.headers["ETag"] = etag_of(plan)
@@ -60,7 +60,7 @@ async def update_plan(
 @router.get("/{plan_id}/tasks", response_model=Page[TaskPublic])
 async def list_plan_tasks(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     plan_id: StoredId,
     kind: TaskKind | None = None,
     status: TaskStatus | None = None,

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.common.deps import CurrentUser, IfMatch, SessionDep
+from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
 from shared.reports import export, service, timeliness
@@ -29,7 +29,7 @@ async def _answer(session: SessionDep, report: object, response: Response) -> Re
 @router.get("/reports", response_model=Page[ReportPublic], responses=PROBLEMS)
 async def list_reports(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     within: Annotated[StoredId | None, Query(description="only this org unit's subtree")] = None,
     kind: ReportKind | None = None,
     period: Annotated[str | None, Query(max_length=10)] = None,
@@ -56,7 +56,7 @@ async def create_report(
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic, responses=PROBLEMS)
-async def get_report(session: SessionDep, actor: CurrentUser, report_id: StoredId, response: Response) -> ReportPublic:
+async def get_report(session: SessionDep, actor: StaffUser, report_id: StoredId, response: Response) -> ReportPublic:
     """One report with its content, aggregate of the children, comments and timeliness."""
     report, _unit = await service.get_report(session, actor=actor, report_id=report_id)
     return await _answer(session, report, response)
@@ -111,7 +111,7 @@ async def accept_report(
 )
 async def export_report(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     report_id: StoredId,
     export_format: Annotated[str, Query(alias="format", pattern="^(xlsx|pdf)$")] = "xlsx",
 ) -> Response:
@@ -123,7 +123,7 @@ async def export_report(
 @router.get("/org-units/{unit_id}/reports/timeliness", response_model=Timeliness, responses=PROBLEMS)
 async def report_timeliness(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     unit_id: StoredId,
     kind: ReportKind,
     period: Annotated[str, Query(max_length=10)],
@@ -134,7 +134,7 @@ async def report_timeliness(
 
 @router.get("/org-units/{unit_id}/calendar", response_model=list[DueItem], responses=PROBLEMS)
 async def unit_calendar(
-    session: SessionDep, actor: CurrentUser, unit_id: StoredId, days: Annotated[int, Query(ge=1, le=366)] = 60
+    session: SessionDep, actor: StaffUser, unit_id: StoredId, days: Annotated[int, Query(ge=1, le=366)] = 60
 ) -> list[DueItem]:
     """What the unit has to deliver next: open reports, reports about to open, tasks due."""
     return await timeliness.due_next(session, actor=actor, unit_id=unit_id, days=days)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.common.deps import CurrentUser, SessionDep
+from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
 from shared.statistics import service
@@ -24,7 +24,7 @@ PeriodQuery = Annotated[str, Query(max_length=10, description="2019, 2019Q1 or 2
 
 
 @router.get("/data-elements", response_model=list[DataElementPublic])
-async def list_data_elements(session: SessionDep, actor: CurrentUser) -> list[DataElementPublic]:
+async def list_data_elements(session: SessionDep, actor: StaffUser) -> list[DataElementPublic]:
     """The data elements of the catalogue, with unit, value type, aggregation and period types."""
     return await list_elements(session)
 
@@ -45,7 +45,7 @@ async def write_data_values(session: SessionDep, actor: CurrentUser, body: DataV
 @router.get("/data-values", response_model=Page[DataValuePublic])
 async def list_data_values(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     element: str | None = None,
     within: Annotated[StoredId | None, Query(description="only this unit's subtree")] = None,
     period: Annotated[str | None, Query(max_length=10, description="2019, 2019Q1 or 2019-03")] = None,
@@ -70,7 +70,7 @@ async def list_data_values(
 @router.get("/data-values/history", response_model=FigureHistory)
 async def read_figure_history(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     element: str,
     period: PeriodQuery,
     org_unit_id: StoredId | None = None,
@@ -84,7 +84,7 @@ async def read_figure_history(
 
 @router.get("/org-units/{unit_id}/data-values/{element}", response_model=UnitFigure)
 async def read_unit_figure(
-    session: SessionDep, actor: CurrentUser, unit_id: StoredId, element: str, period: PeriodQuery
+    session: SessionDep, actor: StaffUser, unit_id: StoredId, element: str, period: PeriodQuery
 ) -> UnitFigure:
     """The figure entered at the unit itself and the sum over its subtree, facilities included."""
     return await service.unit_figure(session, actor=actor, unit_id=unit_id, element=element, period=period)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
-from services.common.deps import CurrentUser, IfMatch, SessionDep
+from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from shared.concurrency import etag_of
 from shared.db import StoredId
 from shared.pagination import MAX_LIMIT, Page
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["tasks"])
 @router.get("/tasks", response_model=Page[TaskPublic])
 async def list_tasks(
     session: SessionDep,
-    actor: CurrentUser,
+    actor: StaffUser,
     org_unit_id: Annotated[StoredId | None, Query(description="plans of this unit's subtree")] = None,
     plan_id: StoredId | None = None,
     kind: TaskKind | None = None,
@@ -60,7 +60,7 @@ async def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskPublic)
-async def get_task(session: SessionDep, actor: CurrentUser, task_id: StoredId, response: Response) -> TaskPublic:
+async def get_task(session: SessionDep, actor: StaffUser, task_id: StoredId, response: Response) -> TaskPublic:
     """One task, with its ETag."""
     task, _plan, _unit = await service.get_task(session, actor=actor, task_id=task_id)
     response.headers["ETag"] = etag_of(task)
@@ -89,7 +89,7 @@ async def delete_task(session: SessionDep, actor: CurrentUser, task_id: StoredId
 
 
 @router.get("/tasks/{task_id}/progress", response_model=list[ProgressPublic])
-async def list_progress(session: SessionDep, actor: CurrentUser, task_id: StoredId) -> list[ProgressPublic]:
+async def list_progress(session: SessionDep, actor: StaffUser, task_id: StoredId) -> list[ProgressPublic]:
     """A task's progress reports, newest first."""
     rows = await progress_service.list_progress(session, actor=actor, task_id=task_id)
     return [ProgressPublic.model_validate(row) for row in rows]
@@ -133,14 +133,14 @@ async def upload_evidence(
 
 
 @router.get("/tasks/{task_id}/evidence", response_model=list[EvidencePublic])
-async def list_evidence(session: SessionDep, actor: CurrentUser, task_id: StoredId) -> list[EvidencePublic]:
+async def list_evidence(session: SessionDep, actor: StaffUser, task_id: StoredId) -> list[EvidencePublic]:
     """A task's evidence files."""
     rows = await evidence_service.list_evidence(session, actor=actor, task_id=task_id)
     return [EvidencePublic.model_validate(row) for row in rows]
 
 
 @router.get("/evidence/{evidence_id}/download", response_class=FileResponse)
-async def download_evidence(session: SessionDep, actor: CurrentUser, evidence_id: StoredId) -> FileResponse:
+async def download_evidence(session: SessionDep, actor: StaffUser, evidence_id: StoredId) -> FileResponse:
     """The evidence file itself."""
     row, path = await evidence_service.open_evidence(session, actor=actor, evidence_id=evidence_id)
     return FileResponse(
