@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The largest page of changes or snapshot rows an instance serves, and so the largest a puller may ask for.
@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     federation_page_limit: int = Field(default=FEDERATION_MAX_PAGE, ge=1, le=FEDERATION_MAX_PAGE)
     federation_timeout_seconds: float = Field(default=20.0, gt=0)
     federation_attempts: int = Field(default=4, ge=1, le=20)
+    # Webhooks and peers reach only public addresses, and these (comma-separated CIDRs and host names): intranet peers.
+    outbound_allowlist: str = ""
     # Residents' side: WeChat (mini-program login and template messages), request limits, public caching.
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_app_id: str = ""
@@ -84,6 +86,14 @@ class Settings(BaseSettings):
     public_server_cache_seconds: float = 2.0  # the API process keeps a public list page this long; 0 turns it off
     booking_max_hours: int = 8
     booking_horizon_days: int = 60
+
+    @field_validator("outbound_allowlist")
+    @classmethod
+    def _outbound_allowlist(cls, value: str) -> str:
+        from shared.outbound import parse_allowlist  # the policy module reads these settings
+
+        parse_allowlist(value)
+        return value
 
     @property
     def resolved_database_url(self) -> str:
