@@ -340,9 +340,11 @@ async def pull_peer(
             message = exc.detail
         elif isinstance(exc, PeerUnavailable | PeerAnswer):
             message = str(exc)
+        elif isinstance(exc, DBAPIError):  # what the database said of the peer's rows, without the SQL or its values
+            message = "the database refused a page: " + (str(exc.orig).strip().splitlines() or ["?"])[0][:300]
         else:
             log.warning("pulling peer %s failed", peer.name, exc_info=exc)
-            message = "database error while applying a page" if isinstance(exc, DBAPIError) else "internal error"
+            message = "internal error"
         result.ok, result.error = False, message[:1000]
         now = clock()
         last_success = peer.last_success_at
