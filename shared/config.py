@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     federation_page_limit: int = Field(default=FEDERATION_MAX_PAGE, ge=1, le=FEDERATION_MAX_PAGE)
     federation_timeout_seconds: float = Field(default=20.0, gt=0)
     federation_attempts: int = Field(default=4, ge=1, le=20)
+    # Webhooks and peers reach only public addresses, and these (comma-separated CIDRs and host names): intranet peers.
+    outbound_allowlist: str = ""
     # Residents' side: WeChat (mini-program login and template messages), request limits, public caching.
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_app_id: str = ""
@@ -101,6 +103,14 @@ class Settings(BaseSettings):
     @classmethod
     def _addresses(cls, value: str) -> str:
         networks(value)
+        return value
+
+    @field_validator("outbound_allowlist")
+    @classmethod
+    def _outbound_allowlist(cls, value: str) -> str:
+        from shared.outbound import parse_allowlist  # the policy module reads these settings
+
+        parse_allowlist(value)
         return value
 
     @property

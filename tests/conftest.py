@@ -17,6 +17,9 @@ os.environ["SECRET_KEY"] = "test-secret-key-not-for-production-0123456789"
 os.environ["DEMO_MODE"] = "false"
 # No residents' throttle unless a test turns it on (tests/citizen does, to see the 429).
 os.environ["CITIZEN_RATE_PER_SECOND"] = "0"
+# The fake webhook receivers and peer instances listen on loopback, which the outbound policy refuses by default
+# (tests of the policy itself set their own allowlist).
+os.environ["OUTBOUND_ALLOWLIST"] = "127.0.0.0/8,::1"
 
 from httpx import ASGITransport, AsyncClient  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession  # noqa: E402

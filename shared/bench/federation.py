@@ -171,6 +171,8 @@ def _puller(city_url: str, page_limit: int, secret: str, queue: Any) -> None:
 def run_federation_bench(*, url: str, districts: int = 20, rows: int = 50_000, page_limit: int = 5000) -> Iterator[str]:
     """Seed, serve, pull twice; yield the figure lines."""
     os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or BENCH_SECRET
+    # The districts listen on loopback, which the outbound policy refuses unless allowed (the puller's process too).
+    os.environ["OUTBOUND_ALLOWLIST"] = ",".join(filter(None, [os.environ.get("OUTBOUND_ALLOWLIST"), "127.0.0.1/32"]))
     from shared.config import get_settings
 
     get_settings.cache_clear()

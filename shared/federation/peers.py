@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import outbound
 from shared.audit.service import record_change, snapshot
 from shared.auth.models import Role
 from shared.auth.scope import STAFF_ROLES, Principal
@@ -32,6 +33,7 @@ async def register_peer(session: AsyncSession, *, actor: Principal, data: PeerCr
     if unit is None:
         raise InvalidInput(f"org unit {data.covered_org_unit_code} does not exist", field="covered_org_unit_code")
     actor.require_covers(unit.path)
+    await outbound.check_destination(data.base_url, field="base_url")
     if await session.scalar(select(Peer.id).where(Peer.name == data.name)):
         raise Conflict(f"peer name {data.name} is taken", errors=[{"field": "name", "message": "duplicate"}])
     peer = Peer(

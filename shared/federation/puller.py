@@ -3,6 +3,7 @@ in one transaction together with the cursor that follows it."""
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared import outbound
 from shared.clock import now as clock_now
 from shared.config import Settings, get_settings
 from shared.db import get_sessionmaker, utcnow, write_intent
@@ -25,6 +27,8 @@ from shared.federation.crypto import decrypt_token
 from shared.federation.feed import schema_version
 from shared.federation.models import Peer, PeerStatus
 from shared.federation.payloads import paused_gc
+
+log = logging.getLogger("culturezone.federation")
 
 
 def _setting(name: str) -> Any:
@@ -83,15 +87,18 @@ class Overtaken(Exception):
 
 
 class PeerAnswer(Exception):
-    """The peer answered with a client error (no retry)."""
+    """The peer answered with a client error (no retry); only its status is kept, never what it said."""
 
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"{status}: {detail}")
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
         self.status = status
 
 
 async def _get(client: httpx.AsyncClient, url: str, *, token: str, params: dict, options: PullOptions) -> dict:
-    """GET JSON with retries (exponential backoff with full jitter) on transport errors, 5xx and broken bodies."""
+    """GET JSON with retries (exponential backoff with full jitter) on transport errors, 5xx and broken bodies.
+
+    What fails is told by a status or a generic reason only: the peer's answer or the socket's error would make the
+    peer's health (which viewers read) a window on whatever the URL reached."""
     last = "no attempt"
     for attempt in range(options.attempts):
         if attempt:
@@ -101,22 +108,20 @@ async def _get(client: httpx.AsyncClient, url: str, *, token: str, params: dict,
                 url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=options.timeout_s
             )
             if response.status_code >= 500:
-                last = f"HTTP {response.status_code} from {url}"
+                last = f"HTTP {response.status_code}"
                 continue
-            if response.status_code >= 400:
-                try:
-                    detail = response.json().get("detail", response.text[:200])
-                except ValueError:
-                    detail = response.text[:200]
-                raise PeerAnswer(response.status_code, str(detail))
+            if response.status_code >= 300:  # redirects are not followed: the base URL is the peer's
+                raise PeerAnswer(response.status_code)
             with paused_gc():
                 body = orjson.loads(response.content)  # orjson.JSONDecodeError is a ValueError
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
             return body
         except (httpx.TransportError, ValueError) as exc:  # reset, timeout, truncated or broken JSON
-            last = f"{type(exc).__name__}: {exc}"[:300]
-    raise PeerUnavailable(f"{url}: {last} (after {options.attempts} attempts)")
+            last = outbound.reason(exc)
+        except outbound.AddressRefused:
+            raise PeerUnavailable(outbound.REFUSED) from None
+    raise PeerUnavailable(f"{last} (after {options.attempts} attempts)")
 
 
 def _items(body: dict, *, key: str = "items") -> list[dict[str, Any]]:
@@ -251,17 +256,18 @@ async def pull_peer(
         return await _get(client, f"{base}/federation/v1/changes", token=token or "", params=params, options=options)
 
     try:
+        outbound.check_url(peer.base_url, field="base_url", base=True)  # a peer registered before URLs were checked
         if token is None:
             raise PeerRefused("the stored token cannot be decrypted (SECRET_KEY changed?): register the peer again")
         manifest = await _get(client, f"{base}/federation/v1/manifest", token=token, params={}, options=options)
         if manifest.get("schema_version") != our_schema:
             raise PeerRefused(
-                f"schema version {manifest.get('schema_version')!r} differs from ours ({our_schema!r}): "
+                f"schema version {str(manifest.get('schema_version'))[:40]!r} differs from ours ({our_schema!r}): "
                 "upgrade both instances to the same release"
             )
         root_code = manifest.get("root_org_unit_code")
         if not isinstance(root_code, str) or (peer.root_code is not None and root_code != peer.root_code):
-            raise PeerRefused(f"the peer's root is {root_code!r}, not the registered {peer.root_code!r}")
+            raise PeerRefused(f"the peer's root is {str(root_code)[:40]!r}, not the registered {peer.root_code!r}")
         if peer.root_code is None or peer.instance_id is None:
             await _record(factory, peer.id, root_code=root_code, instance_id=str(manifest.get("instance_id"))[:40])
         cursor, page = peer.cursor, peer.snapshot_token
@@ -328,8 +334,17 @@ async def pull_peer(
         )
     except Overtaken:
         result.error = "overtaken by another pull of this peer (which goes on)"
-    except (PeerUnavailable, PeerAnswer, AppError, DBAPIError) as exc:
-        message = exc.detail if isinstance(exc, AppError) else str(exc)
+    except Exception as exc:
+        # One peer's failure, whatever it is, is that peer's health and no other's.
+        if isinstance(exc, AppError):
+            message = exc.detail
+        elif isinstance(exc, PeerUnavailable | PeerAnswer):
+            message = str(exc)
+        elif isinstance(exc, DBAPIError):  # what the database said of the peer's rows, without the SQL or its values
+            message = "the database refused a page: " + (str(exc.orig).strip().splitlines() or ["?"])[0][:300]
+        else:
+            log.warning("pulling peer %s failed", peer.name, exc_info=exc)
+            message = "internal error"
         result.ok, result.error = False, message[:1000]
         now = clock()
         last_success = peer.last_success_at
@@ -380,5 +395,6 @@ async def pull_all_peers(
                 peer, client=client, factory=factory, options=options, our_schema=ours, clock=clock, writers=writers
             )
 
-    async with httpx.AsyncClient(limits=limits, transport=transport) as client:
+    transport = transport or outbound.GuardedTransport(limits=limits)  # peers' base URLs are the admins' choice
+    async with httpx.AsyncClient(limits=limits, transport=transport, trust_env=False) as client:
         return list(await asyncio.gather(*(one(peer) for peer in peers)))

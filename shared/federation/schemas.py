@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared import outbound
+from shared.errors import InvalidInput
 from shared.federation.models import PeerStatus
 
 
@@ -33,12 +35,15 @@ class PeerCreate(BaseModel):
     token: str = Field(min_length=8, max_length=200)
     root_code: str | None = Field(default=None, min_length=1, max_length=20)
 
-    @field_validator("base_url")
+    @field_validator("base_url", mode="before")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
+    def _base_url(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return outbound.check_url(value, field="base_url", base=True)
+        except InvalidInput as exc:
+            raise ValueError(exc.detail) from None
 
 
 class PeerPublic(BaseModel):

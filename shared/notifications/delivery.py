@@ -8,8 +8,10 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import outbound
 from shared.config import get_settings
 from shared.db import is_postgres
+from shared.errors import InvalidInput
 from shared.notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus, Notification
 
 BATCH = 50
@@ -41,19 +43,23 @@ def _request(channel: Channel, notification: Notification, delivery: Delivery) -
 
 
 async def _send(client: httpx.AsyncClient, channel: Channel, notification: Notification, delivery: Delivery) -> str:
-    """'' when delivered, else why not."""
-    url, body, headers = _request(channel, notification, delivery)
+    """'' when delivered, else a generic reason (a status, never the receiver's answer or the socket's error)."""
     try:
+        url, body, headers = _request(channel, notification, delivery)
+        if channel.kind == ChannelKind.webhook:
+            outbound.check_url(url, field="url")  # a channel stored before URLs were checked strictly
         response = await client.post(url, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+    except InvalidInput:
+        return "invalid URL"
+    except Exception as exc:  # one channel's failure, whatever it is, is that delivery's outcome and no other's
+        return outbound.reason(exc)
     if response.status_code >= 300:
         return f"HTTP {response.status_code}"
     if channel.kind == ChannelKind.wechat:
         try:
             errcode = response.json().get("errcode", 0)
-        except ValueError:
-            return "WeChat answered with something that is not JSON"
+        except (ValueError, AttributeError):
+            return "WeChat answered with something that is not a JSON object"
         if errcode:
             return f"WeChat errcode {errcode}"
     return ""
@@ -66,7 +72,7 @@ async def deliver_due(session: AsyncSession, *, at: datetime) -> dict[str, int]:
         select(Delivery, Channel, Notification)
         .join(Channel, Channel.id == Delivery.channel_id)
         .join(Notification, Notification.id == Delivery.notification_id)
-        .where(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= at)
+        .where(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= at, Channel.active.is_(True))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(BATCH)
     )
@@ -76,8 +82,15 @@ async def deliver_due(session: AsyncSession, *, at: datetime) -> dict[str, int]:
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not rows:
         return counts
-    async with httpx.AsyncClient(timeout=settings.delivery_timeout_seconds) as client:
-        outcomes = await asyncio.gather(*(_send(client, channel, note, delivery) for delivery, channel, note in rows))
+    timeout = settings.delivery_timeout_seconds
+    # Webhook URLs are the users': the outbound policy applies. The WeChat endpoint is the operator's setting.
+    async with outbound.guarded_client(timeout=timeout) as webhooks, httpx.AsyncClient(timeout=timeout) as wechat:
+        outcomes = await asyncio.gather(
+            *(
+                _send(webhooks if channel.kind == ChannelKind.webhook else wechat, channel, note, delivery)
+                for delivery, channel, note in rows
+            )
+        )
     for (delivery, _channel, _note), error in zip(rows, outcomes, strict=True):
         delivery.attempts += 1
         if not error:

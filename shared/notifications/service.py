@@ -3,12 +3,12 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import and_, delete, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
+from shared import outbound
 from shared.audit.service import record_change, snapshot
 from shared.auth.models import User
 from shared.auth.scope import PLANNERS, STAFF_ROLES, Principal
@@ -121,12 +121,12 @@ async def mark_read(session: AsyncSession, *, actor: Principal, notification_id:
     await session.execute(statement, [{"notification_id": notification_id, "user_id": actor.user_id, "read_at": now()}])
 
 
-def check_url(url: str) -> str:
-    """A webhook URL must be absolute http(s) with a host; 422 naming `url` otherwise."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("the webhook URL must be an absolute http:// or https:// URL", field="url")
-    return url.strip()
+async def check_webhook_url(url: str) -> str:
+    """A webhook URL the outbound policy accepts (absolute http(s), no userinfo or control characters, a public
+    address unless allowlisted); 422 naming `url` otherwise."""
+    checked = outbound.check_url(url, field="url")
+    await outbound.check_destination(checked, field="url")
+    return checked
 
 
 async def create_channel(session: AsyncSession, *, actor: Principal, data: ChannelCreate) -> Channel:
@@ -137,7 +137,7 @@ async def create_channel(session: AsyncSession, *, actor: Principal, data: Chann
         raise NotFound(f"org unit {data.org_unit_id} does not exist")
     actor.require_covers(unit.path)
     if data.kind == ChannelKind.webhook:
-        url, openid = check_url(data.url or ""), ""
+        url, openid = await check_webhook_url(data.url or ""), ""
     else:
         if not data.openid or not data.template_id:
             raise InvalidInput("a WeChat channel needs openid and template_id", field="openid")
@@ -162,6 +162,81 @@ async def create_channel(session: AsyncSession, *, actor: Principal, data: Chann
         after=snapshot(channel),
     )
     return channel
+
+
+def _channels_of_subtree(actor: Principal) -> Select:
+    query = select(Channel).join(OrgUnit, OrgUnit.id == Channel.org_unit_id)
+    if actor.scope_path is not None:
+        query = query.where(OrgUnit.path.startswith(actor.scope_path))
+    return query
+
+
+async def list_channels(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    org_unit_id: int | None,
+    active: bool | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Channel], str | None]:
+    """The channels of units in the caller's subtree (planners), newest first."""
+    actor.require_role(PLANNERS)
+    query = _channels_of_subtree(actor).order_by(Channel.id.desc())
+    if org_unit_id is not None:
+        query = query.where(Channel.org_unit_id == org_unit_id)
+    if active is not None:
+        query = query.where(Channel.active.is_(active))
+    if (before := decode_cursor(cursor, size=1)) is not None:
+        query = query.where(Channel.id < before[0])
+    rows = list((await session.scalars(query.limit(limit + 1))).all())
+    return page_of(rows, limit=limit, key=lambda channel: [channel.id])
+
+
+async def _own_channel(session: AsyncSession, *, actor: Principal, channel_id: int) -> Channel:
+    actor.require_role(PLANNERS)
+    channel = await session.scalar(_channels_of_subtree(actor).where(Channel.id == channel_id))
+    if channel is None:
+        raise NotFound(f"notification channel {channel_id} does not exist")
+    return channel
+
+
+async def set_channel_active(session: AsyncSession, *, actor: Principal, channel_id: int, active: bool) -> Channel:
+    """Stop or resume sending through a channel (planners of its unit); a webhook URL is checked again to resume."""
+    channel = await _own_channel(session, actor=actor, channel_id=channel_id)
+    before = snapshot(channel)
+    if active and not channel.active and channel.kind == ChannelKind.webhook:
+        channel.url = await check_webhook_url(channel.url)
+    channel.active = active
+    await session.flush()
+    await record_change(
+        session,
+        actor=actor,
+        action="update",
+        entity="notification_channel",
+        entity_id=channel.id,
+        before=before,
+        after=snapshot(channel),
+    )
+    return channel
+
+
+async def delete_channel(session: AsyncSession, *, actor: Principal, channel_id: int) -> None:
+    """Remove a channel and its delivery log (planners of its unit)."""
+    channel = await _own_channel(session, actor=actor, channel_id=channel_id)
+    before = snapshot(channel)
+    await session.execute(delete(Delivery).where(Delivery.channel_id == channel_id))
+    await session.delete(channel)
+    await session.flush()
+    await record_change(
+        session,
+        actor=actor,
+        action="delete",
+        entity="notification_channel",
+        entity_id=channel_id,
+        before=before,
+        after=None,
+    )
 
 
 async def list_deliveries(

@@ -29,7 +29,7 @@ from shared.facilities.service import create_facility
 from shared.federation.peers import register_peer
 from shared.federation.schemas import PeerCreate
 from shared.imports.service import ImportKind
-from shared.notifications.models import Notification
+from shared.notifications.models import Channel, ChannelKind, Notification
 from shared.orgunits.models import Department, OrgUnit, OrgUnitKind
 from shared.reports.models import Report, ReportKind, ReportStatus
 from shared.tasks.models import TaskKind
@@ -42,6 +42,7 @@ from tests.support.factories import bearer, make_department, make_plan, make_tre
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PDF = b"%PDF-1.4\n% access matrix\n"
+AT = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -67,6 +68,7 @@ class World:
     submitted_report: dict[Position, int] = field(default_factory=dict)
     notification: dict[Position, int] = field(default_factory=dict)
     peer: dict[Position, int] = field(default_factory=dict)
+    channel: dict[Position, int] = field(default_factory=dict)
     unassigned_task: int = 0
     citizen: dict[Position, CitizenTargets] = field(default_factory=dict)
 
@@ -145,9 +147,13 @@ async def _targets(session: AsyncSession, *, world: World, position: Position, u
         status=ReportStatus.submitted,
     )
     notice = Notification(key=f"matrix:{position}", kind="report_late", org_unit_id=unit.id, title="报告已逾期")
-    session.add_all([draft, submitted, notice])
+    channel = Channel(
+        org_unit_id=unit.id, kind=ChannelKind.webhook, url="https://hooks.example.org/cz", active=False, created_at=AT
+    )
+    session.add_all([draft, submitted, notice, channel])
     await session.flush()
-    assert draft.id is not None and submitted.id is not None and notice.id is not None
+    assert draft.id is not None and submitted.id is not None and notice.id is not None and channel.id is not None
+    world.channel[position] = channel.id
     world.report[position], world.report_etag[position] = draft.id, etag_of(draft)
     world.submitted_report[position], world.notification[position] = submitted.id, notice.id
     world.task_etag[position], world.facility_etag[position] = etag_of(task), etag_of(facility)
@@ -334,6 +340,15 @@ REQUESTS: dict[str, Callable[[World, Position], Call]] = {
     "POST /api/v1/notification-channels": lambda w, p: Call(
         "/api/v1/notification-channels",
         json={"org_unit_id": w.unit[p], "kind": "webhook", "url": "https://hooks.example.org/cz"},
+    ),
+    "POST /api/v1/notification-channels/{channel_id}/deactivate": lambda w, p: Call(
+        f"/api/v1/notification-channels/{w.channel[p]}/deactivate"
+    ),
+    "POST /api/v1/notification-channels/{channel_id}/reactivate": lambda w, p: Call(
+        f"/api/v1/notification-channels/{w.channel[p]}/reactivate"
+    ),
+    "DELETE /api/v1/notification-channels/{channel_id}": lambda w, p: Call(
+        f"/api/v1/notification-channels/{w.channel[p]}"
     ),
     "POST /api/v1/notifications/{notification_id}/read": lambda w, p: Call(
         f"/api/v1/notifications/{w.notification[p]}/read"
