@@ -4,6 +4,7 @@ bidirectional characters never reach a stored file name or a Content-Disposition
 import csv
 import io
 from datetime import date
+from urllib.parse import unquote
 
 import openpyxl
 from httpx import AsyncClient
@@ -61,3 +62,32 @@ async def test_a_report_text_is_a_string_cell_in_the_reports_workbook(
     sheet = openpyxl.load_workbook(io.BytesIO(exported.content))["概况"]
     cells = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
     assert (cells["本单位说明"].value, cells["本单位说明"].data_type) == ("=1+1", "s")
+
+
+async def test_an_evidence_file_name_is_stored_without_direction_or_control_characters(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    tree = await make_tree(session)
+    office = bearer(await make_user(session, username="office", role=Role.plan_manager, unit=tree.district))
+    plan = await make_plan(session, unit=tree.district)
+    task = await client.post(
+        f"/api/v1/plans/{plan.id}/tasks", headers=office, json={"kind": "work_task", "title": "=cmd|' /C calc'!A0"}
+    )
+    assert task.status_code == 201, task.text
+    # Written by hand: httpx would percent-encode the NUL, a hostile client does not.
+    name = "纪要\u202efdp.exe\x00\x1b\u2066.pdf".encode()
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="' + name + b'"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n%PDF-1.4 minutes\r\n--b--\r\n"
+    )
+    stored = await client.post(
+        f"/api/v1/tasks/{task.json()['id']}/evidence",
+        headers=office | {"Content-Type": "multipart/form-data; boundary=b"},
+        content=body,
+    )
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["filename"] == "纪要fdp.exe.pdf"
+    download = await client.get(f"/api/v1/evidence/{stored.json()['id']}/download", headers=office)
+    assert download.status_code == 200
+    header = download.headers["content-disposition"]
+    assert "filename*=UTF-8''" in header and "\u202e" not in unquote(header) and "\x00" not in unquote(header)
