@@ -15,3 +15,11 @@ def now() -> datetime:
 def today_in(timezone: str | None = None) -> date:
     """The calendar date now in a time zone (default: the settings' zone, Asia/Shanghai)."""
     return now().astimezone(ZoneInfo(timezone or get_settings().default_timezone)).date()
+
+
+FIRST_YEAR, LAST_YEAR = 2, 9998  # a year's margin at both ends of Python's calendar, for time zones and day sums
+
+
+def in_calendar(value: date | datetime) -> bool:
+    """Whether a date or time lies far enough inside the calendar for any zone or a few days' arithmetic."""
+    return FIRST_YEAR <= value.year <= LAST_YEAR

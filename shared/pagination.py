@@ -10,6 +10,9 @@ from shared.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+BIGINT = 2**63 - 1  # ids are BIGINT; a larger number in a cursor would fail in the database, not here
+INTEGER = 2**31 - 1
+MAX_CURSOR_LENGTH = 200
 
 
 class Page(BaseModel, Generic[T]):
@@ -24,10 +27,13 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *, size: int) -> list[Any] | None:
-    """The sort key inside a cursor; a 422 naming `cursor` when it was not made by us."""
+def decode_cursor(cursor: str | None, *, size: int, bounds: tuple[int, ...] | None = None) -> list[Any] | None:
+    """The sort key inside a cursor (integers, each within its column's bound, BIGINT by default); a 422 naming
+    `cursor` when it was not made by us."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidInput("cursor is not one this API issued", field="cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -36,7 +42,10 @@ def decode_cursor(cursor: str | None, *, size: int) -> list[Any] | None:
     if (
         not isinstance(values, list)
         or len(values) != size
-        or not all(isinstance(v, int | str) and not isinstance(v, bool) for v in values)
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and -bound - 1 <= v <= bound
+            for v, bound in zip(values, bounds or (BIGINT,) * size, strict=False)
+        )
     ):
         raise InvalidInput("cursor is not one this API issued", field="cursor")
     return values

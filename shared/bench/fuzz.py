@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from shared.bench.edges import EdgeTally, run_edges
 from shared.db_admin import ROOT, migrate, recreate_database
 
 # Stored ids that replace generated ones half of the time, so that cases get past "no such org unit".
@@ -57,10 +58,14 @@ def run_fuzz_bench(*, url: str, cases: int, seed: int = 0) -> Iterator[str]:
         if demo.returncode != 0:
             raise RuntimeError(f"the demo data did not load: {demo.stderr.decode(errors='replace')[-2000:]}")
         command = [sys.executable, "-m", "shared.bench.fuzz", "--cases", str(cases), "--seed", str(seed)]
-        result = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"the fuzz process failed with exit code {result.returncode}")
-    yield from result.stdout.splitlines()
+        results = [
+            subprocess.run(command + extra, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
+            for extra in ([], ["--edges"])
+        ]
+    for result in results:
+        if result.returncode != 0:
+            raise RuntimeError(f"the fuzz process failed with exit code {result.returncode}")
+        yield from result.stdout.splitlines()
 
 
 @dataclass
@@ -208,13 +213,34 @@ def fuzz(*, cases: int, seed: int) -> Tally:
     return tally
 
 
+def fuzz_edges() -> EdgeTally:
+    """The explicit edge cases (shared/bench/edges.py) over both apps as the demo admin, in one event loop (a
+    process of their own: the database pool belongs to the loop that opened it)."""
+    from services.api.main import app as api_app
+    from services.ingest.main import app as ingest_app
+    from shared.db import dispose_engine
+
+    async def run() -> EdgeTally:
+        token, _admin_id, known = await _admin_token_and_ids()
+        ids = {name: values[0] for name, values in known.items()}
+        apps = [(api_app, api_app.openapi()), (ingest_app, ingest_app.openapi())]
+        try:
+            return await run_edges(apps, headers={"Authorization": f"Bearer {token}"}, ids=ids)
+        finally:
+            await dispose_engine()
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     """The child process: fuzz, then print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--edges", action="store_true", help="run the explicit edge cases instead")
     arguments = parser.parse_args()
-    for line in fuzz(cases=arguments.cases, seed=arguments.seed).figures():
+    tally = fuzz_edges() if arguments.edges else fuzz(cases=arguments.cases, seed=arguments.seed)
+    for line in tally.figures():
         print(line, flush=True)
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, time
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.bookings.models import BookingStatus
+from shared.clock import FIRST_YEAR, LAST_YEAR, in_calendar
 from shared.db import StoredId
 
 
@@ -68,6 +69,8 @@ class BookingCreate(BaseModel):
     @field_validator("starts_at", "ends_at")
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
+        if not in_calendar(value):
+            raise ValueError(f"year {value.year} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
         # Stored and compared in UTC: SQLite keeps a timestamp's wall time only, so every offset must be the same.
         return value.astimezone(UTC)
 

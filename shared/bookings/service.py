@@ -17,7 +17,7 @@ from shared.auth.models import Role
 from shared.auth.scope import STAFF_ROLES, Principal
 from shared.bookings.models import ACTIVE, Booking, BookingStatus, OpeningHours
 from shared.bookings.schemas import BookingCreate, Slot, WeekHours
-from shared.clock import now
+from shared.clock import FIRST_YEAR, LAST_YEAR, in_calendar, now
 from shared.concurrency import bump_version
 from shared.config import get_settings
 from shared.db import is_postgres
@@ -90,6 +90,8 @@ async def opening_hours(session: AsyncSession, *, facility_id: int) -> list[Open
 
 async def free_slots(session: AsyncSession, *, facility_id: int, on: date, minutes: int) -> list[Slot]:
     """The day's slots of a facility from its opening hours, each marked free or taken (public)."""
+    if not in_calendar(on):
+        raise InvalidInput(f"year {on.year} is outside the years {FIRST_YEAR}–{LAST_YEAR}", field="on")
     facility, _path = await _facility(session, facility_id)
     hours = await session.scalar(
         select(OpeningHours).where(OpeningHours.facility_id == facility_id, OpeningHours.weekday == on.weekday())

@@ -1,7 +1,6 @@
 """Export of a subtree's facilities in the interchange columns, so that the file imports back unchanged."""
 
 import asyncio
-import csv
 import io
 from datetime import date
 from decimal import Decimal
@@ -9,7 +8,6 @@ from enum import StrEnum
 from typing import Any
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +17,7 @@ from shared.facilities.models import Facility, FacilityType
 from shared.facilities.service import facility_columns
 from shared.orgunits.models import OrgUnit
 from shared.orgunits.service import get_org_unit
+from shared.spreadsheets import append_row, csv_bytes
 
 
 class ExportFormat(StrEnum):
@@ -85,25 +84,19 @@ def _text(value: Any) -> str:
 
 
 def _csv_bytes(rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows([_text(value) for value in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes([COLUMNS, *([value if isinstance(value, str) else _text(value) for value in row] for row in rows)])
 
 
 def _xlsx_bytes(rows: list[list[Any]]) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "facilities"
-    sheet.append(list(COLUMNS))
+    append_row(sheet, COLUMNS)
     for row in rows:
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value for value in row])
+        append_row(sheet, row)
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # a name starting with "=" stays text, never a formula
-            elif isinstance(cell.value, date):
+            if isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 from shared.errors import ImportRefused
+from shared.spreadsheets import restore_text
 from shared.tasks.table_reader import TableUnreadable, read_table
 
 
@@ -48,7 +49,7 @@ def read_records(
 
 
 def _cell(values: list[str | None], position: int) -> str:
-    return (values[position] or "").strip() if position < len(values) else ""
+    return restore_text((values[position] or "").strip()).strip() if position < len(values) else ""
 
 
 def parse_date_cell(text: str, *, row: int, column: str, errors: RowErrors) -> date | None:

@@ -9,6 +9,7 @@ from shared.auth.scope import Principal
 from shared.config import get_settings
 from shared.errors import InvalidInput, PayloadTooLarge
 from shared.facilities.importer import import_facilities
+from shared.filenames import safe_filename
 from shared.imports.org_units import import_org_units
 from shared.observability import IMPORT_SECONDS, timed
 from shared.statistics.importer import import_data_values
@@ -36,6 +37,7 @@ async def run_import(
     plan_id: int | None = None,
 ) -> ImportSummary:
     """Import a file of a kind; ImportRefused (422, every bad row) leaves the database as it was."""
+    filename = safe_filename(filename, default="upload")
     if len(content) > get_settings().import_max_bytes:
         raise PayloadTooLarge(f"the file exceeds the import limit of {get_settings().import_max_bytes} bytes")
     if not content:

@@ -3,7 +3,6 @@
 import io
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +10,7 @@ from shared.auth.scope import Principal
 from shared.indicators.schemas import IndicatorResultPublic
 from shared.indicators.service import read_indicators
 from shared.orgunits.service import get_org_unit
+from shared.spreadsheets import append_row
 
 HEADER = ["序号", "指标项目", "创建标准", "项目现状", "创建目标", "是否达标"]
 SECTIONS = (
@@ -49,16 +49,15 @@ async def overview_workbook(session: AsyncSession, *, actor: Principal, unit_id:
     book = Workbook()
     sheet = book.active
     sheet.title = "主要指标一览表"
-    name = ILLEGAL_CHARACTERS_RE.sub("", unit.name)  # control characters cannot be written to xlsx
-    sheet.append([f"{name}创建国家公共文化服务体系示范区主要指标一览表（{listing.period}）"])
-    sheet.append(HEADER)
+    append_row(sheet, [f"{unit.name}创建国家公共文化服务体系示范区主要指标一览表（{listing.period}）"])
+    append_row(sheet, HEADER)
     for category, title in SECTIONS:
         items = [item for item in listing.items if item.category == category]
         if not items:
             continue
-        sheet.append([title.format(n=len(items))])
+        append_row(sheet, [title.format(n=len(items))])
         for number, item in enumerate(items, start=1):
-            sheet.append([number, item.name, item.standard, _status(item), _target(item), _verdict(item)])
+            append_row(sheet, [number, item.name, item.standard, _status(item), _target(item), _verdict(item)])
     for column, width in zip("ABCDEF", (6, 36, 48, 36, 18, 10), strict=True):
         sheet.column_dimensions[column].width = width
     for row in sheet.iter_rows(min_row=2):

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.clock import FIRST_YEAR, LAST_YEAR, in_calendar
 from shared.db import StoredId
 from shared.orders.models import OrderKind, OrderStatus, ProposalState
 
@@ -56,6 +57,8 @@ class Scheduling(BaseModel):
     @field_validator("scheduled_for")
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
+        if not in_calendar(value):
+            raise ValueError(f"year {value.year} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
         return value.astimezone(UTC)
 
 

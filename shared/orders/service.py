@@ -68,6 +68,15 @@ async def _release_place(session: AsyncSession, *, order: ServiceOrder) -> None:
     )
 
 
+async def _require_serves(session: AsyncSession, *, actor: Principal, item: ServiceItem, unit: OrgUnit) -> None:
+    """Staff order an item of their own subtree or one offered above the ordering unit, never another branch's."""
+    provider = await session.get(OrgUnit, item.org_unit_id)
+    assert provider is not None
+    if not (actor.covers(provider.path) or unit.path.startswith(provider.path)):
+        message = f"service item {item.id} belongs to an org unit outside your scope"
+        raise ScopeDenied(message, errors=[{"field": "item_id", "message": message}])
+
+
 async def place_order(session: AsyncSession, *, actor: Principal, data: OrderCreate) -> ServiceOrder:
     """Order a published item (or something custom) for an org unit; takes a place of the item's month."""
     actor.require_role(ORDERERS)
@@ -87,6 +96,8 @@ async def place_order(session: AsyncSession, *, actor: Principal, data: OrderCre
         item = await session.get(ServiceItem, data.item_id)
         if item is None or item.state != ItemState.published:
             raise InvalidInput(f"service item {data.item_id} is not in the published catalogue", field="item_id")
+        if actor.role != Role.citizen:
+            await _require_serves(session, actor=actor, item=item, unit=unit)
         if item.capacity_per_month is not None:
             await _take_place(session, item=item, period=period)
     order = ServiceOrder(

@@ -11,7 +11,6 @@ import matplotlib
 matplotlib.use("Agg")  # no display in a server process
 import matplotlib.pyplot as plt
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -27,13 +26,10 @@ from shared.reports.calendar import LABEL
 from shared.reports.fonts import PDF_FONT, chart_family, pdf_font
 from shared.reports.models import Report, ReportKind
 from shared.reports.service import get_report
+from shared.spreadsheets import append_row
 
 _PDF_LOCK = threading.Lock()  # pyplot and the PDF font registration are process-wide: one PDF at a time
 STATUS = {"draft": "草稿", "submitted": "已报送", "returned": "已退回", "accepted": "已采纳"}
-
-
-def _clean(value: Any) -> Any:
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _sections(report: Report, unit: OrgUnit) -> list[tuple[str, list[str], list[list[Any]]]]:
@@ -123,11 +119,11 @@ def report_xlsx(report: Report, unit: OrgUnit) -> bytes:
     book.remove(book.active)
     for title, header, rows in _sections(report, unit):
         sheet = book.create_sheet(title)
-        sheet.append(header)
+        append_row(sheet, header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append([_clean(value) for value in row])
+            append_row(sheet, row)
         sheet.column_dimensions["A"].width = 24
         sheet.column_dimensions["B"].width = 48
     buffer = io.BytesIO()

@@ -15,6 +15,7 @@ from shared.audit.service import record_change, snapshot
 from shared.auth.scope import Principal
 from shared.config import get_settings
 from shared.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from shared.filenames import safe_filename
 from shared.tasks.models import Evidence, ProgressUpdate
 from shared.tasks.progress import require_reporter
 from shared.tasks.service import get_task
@@ -112,7 +113,7 @@ async def store_evidence(
     evidence = Evidence(
         task_id=task.id,
         progress_update_id=progress_update_id,
-        filename=Path(filename).name[:255],
+        filename=safe_filename(filename, default="evidence"),
         content_type=content_type,
         size_bytes=size,
         sha256=sha256,

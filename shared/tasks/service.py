@@ -14,7 +14,7 @@ from shared.concurrency import bump_version, check_if_match
 from shared.errors import InvalidInput, NotFound
 from shared.orgunits.models import OrgUnit
 from shared.orgunits.service import get_org_unit
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import BIGINT, INTEGER, decode_cursor, page_of
 from shared.plans.models import Plan
 from shared.plans.service import get_plan
 from shared.tasks.assignees import replace_assignees
@@ -108,7 +108,7 @@ async def list_tasks(
     query = query.where(*filters.clauses(today=today, overdue=overdue_clause(today)))
     if filters.department_id is not None or filters.assignee:
         query = query.where(exists().where(*filters.assignee_clauses()))
-    if (after := decode_cursor(cursor, size=3)) is not None:
+    if (after := decode_cursor(cursor, size=3, bounds=(BIGINT, INTEGER, BIGINT))) is not None:
         query = query.where(tuple_(Task.plan_id, Task.position, Task.id) > tuple_(*after))
     rows = list((await session.scalars(query)).all())
     page, next_cursor = page_of(rows, limit=limit, key=lambda task: [task.plan_id, task.position, task.id])

@@ -92,6 +92,13 @@ async def register(session: AsyncSession, *, actor: Principal, data: VolunteerRe
         team = await session.get(VolunteerTeam, data.team_id)
         if team is None:
             raise InvalidInput(f"team {data.team_id} does not exist", field="team_id")
+        team_unit = await session.get(OrgUnit, team.org_unit_id)
+        assert team_unit is not None
+        if not unit.path.startswith(team_unit.path):  # a team of the unit served or of a unit above it
+            raise InvalidInput(
+                f"team {data.team_id} belongs to {team_unit.name}, not to {unit.name} or a unit above it",
+                field="team_id",
+            )
     existing = await session.scalar(select(Volunteer).where(Volunteer.user_id == actor.user_id))
     if existing is not None:
         return await _update_registration(session, actor=actor, volunteer=existing, data=data), False

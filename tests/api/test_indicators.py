@@ -238,12 +238,23 @@ async def test_evidence_from_another_subtree_does_not_prove_a_milestone(
     office = bearer(await make_user(session, username="office", role=Role.plan_manager, unit=tree.district))
     other_plan = await make_plan(session, unit=tree.other_district)
     admin = bearer(await make_user(session, username="root", role=Role.admin))
-    task = (await client.post(f"/api/v1/plans/{other_plan.id}/tasks", headers=admin,
-                              json={"kind": "work_task", "title": "协调机制", "indicator_codes": ["K11"]})).json()
-    evidence = await client.post(f"/api/v1/tasks/{task['id']}/evidence", headers=admin,
-                                 files={"file": ("纪要.pdf", b"%PDF-1.4 minutes", "application/pdf")})
-    assessed = await client.put(f"/api/v1/org-units/{tree.district.id}/indicators/K11/assessment", headers=office,
-                                json={"period": "2019", "met": True, "evidence_ids": [evidence.json()["id"]]})
+    task = (
+        await client.post(
+            f"/api/v1/plans/{other_plan.id}/tasks",
+            headers=admin,
+            json={"kind": "work_task", "title": "协调机制", "indicator_codes": ["K11"]},
+        )
+    ).json()
+    evidence = await client.post(
+        f"/api/v1/tasks/{task['id']}/evidence",
+        headers=admin,
+        files={"file": ("纪要.pdf", b"%PDF-1.4 minutes", "application/pdf")},
+    )
+    assessed = await client.put(
+        f"/api/v1/org-units/{tree.district.id}/indicators/K11/assessment",
+        headers=office,
+        json={"period": "2019", "met": True, "evidence_ids": [evidence.json()["id"]]},
+    )
     assert assessed.status_code == 422 and assessed.json()["errors"][0]["field"] == "evidence_ids"
 
 

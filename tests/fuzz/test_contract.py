@@ -17,3 +17,6 @@ def test_both_apps_keep_their_openapi_contract(database_url: str, tmp_path: Path
     assert int(figures["cases"]) >= CASES * 3 // 4
     assert int(figures["server_errors"]) == 0, failures
     assert int(figures["schema_violations"]) == 0, failures
+    assert int(figures["edge_cases"]) >= 300  # cursors, calendar-end dates and hostile text on every route
+    assert int(figures["edge_cursor_cases"]) > 0 and int(figures["edge_date_cases"]) > 0
+    assert int(figures["edge_server_errors"]) == 0, failures

@@ -18,6 +18,7 @@ from shared.facilities.schemas import (
     FacilityUpdate,
     StatusChange,
 )
+from shared.filenames import content_disposition
 from shared.pagination import MAX_LIMIT, Page
 
 router = APIRouter(prefix="/api/v1", tags=["facilities"])
@@ -77,7 +78,7 @@ async def export_facility_file(
     return Response(
         content=content,
         media_type=MEDIA_TYPES[file_format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename)},
     )
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.deps import CurrentUser, SessionDep, StaffUser
 from shared.db import StoredId
+from shared.filenames import content_disposition
 from shared.indicators.assessments import assess_milestone, list_plan_targets, set_plan_targets, targets_from_catalogue
 from shared.indicators.catalogue_view import CatalogueIndicator, list_catalogue
 from shared.indicators.export import overview_workbook
@@ -44,7 +45,7 @@ async def unit_indicators(session: SessionDep, actor: StaffUser, unit_id: Stored
 async def export_overview(session: SessionDep, actor: StaffUser, unit_id: StoredId, period: Period) -> Response:
     """The 主要指标一览表 (序号 · 指标项目 · 创建标准 · 项目现状 · 创建目标 · 是否达标) as xlsx."""
     content = await overview_workbook(session, actor=actor, unit_id=unit_id, period=period)
-    headers = {"Content-Disposition": f'attachment; filename="indicators-{unit_id}-{period}.xlsx"'}
+    headers = {"Content-Disposition": content_disposition(f"indicators-{unit_id}-{period}.xlsx")}
     return Response(content, media_type=XLSX, headers=headers)
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from shared.db import StoredId
+from shared.filenames import content_disposition
 from shared.pagination import MAX_LIMIT, Page
 from shared.reports import export, service, timeliness
 from shared.reports.models import ReportKind, ReportStatus
@@ -117,7 +118,7 @@ async def export_report(
 ) -> Response:
     """The report as xlsx (a self-assessment: the 主要指标一览表) or as PDF (Chinese text, charts)."""
     content, media_type, name = await export.export_report(session, actor=actor, report_id=report_id, fmt=export_format)
-    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(content, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
 
 
 @router.get("/org-units/{unit_id}/reports/timeliness", response_model=Timeliness, responses=PROBLEMS)

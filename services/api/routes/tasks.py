@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from services.common.deps import CurrentUser, IfMatch, SessionDep, StaffUser
 from shared.concurrency import etag_of
 from shared.db import StoredId
+from shared.filenames import content_disposition
 from shared.pagination import MAX_LIMIT, Page
 from shared.tasks import evidence as evidence_service
 from shared.tasks import progress as progress_service
@@ -144,5 +145,7 @@ async def download_evidence(session: SessionDep, actor: StaffUser, evidence_id: 
     """The evidence file itself."""
     row, path = await evidence_service.open_evidence(session, actor=actor, evidence_id=evidence_id)
     return FileResponse(
-        path, media_type=row.content_type, filename=row.filename, headers={"X-Content-SHA256": row.sha256}
+        path,
+        media_type=row.content_type,
+        headers={"X-Content-SHA256": row.sha256, "Content-Disposition": content_disposition(row.filename)},
     )
