@@ -150,7 +150,7 @@ async def import_facilities(
     errors = RowErrors()
     rows: list[FacilityRow] = []
     first_row: dict[str, int] = {}
-    for row, record in read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED):
+    for row, record in await read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED):
         code = record.get("code", "")
         if code in first_row:
             errors.add(row=row, column="code", message=f"{code} appears twice (first on row {first_row[code]})")

@@ -61,7 +61,7 @@ async def import_org_units(session: AsyncSession, *, actor: Principal, content: 
     errors = RowErrors()
     parsed = [
         unit
-        for row, record in read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
+        for row, record in await read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
         if (unit := _parse_row(row, record, errors)) is not None
     ]
     by_code: dict[str, OrgUnitRow] = {}
