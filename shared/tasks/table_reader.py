@@ -6,6 +6,8 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
+from typing import IO
+from xml.parsers import expat
 
 import openpyxl
 from openpyxl.utils.cell import range_boundaries
@@ -100,6 +102,11 @@ def _too_many_rows(filename: str, limits: TableLimits) -> TableUnreadable:
 
 def _read_xlsx(content: bytes, filename: str, limits: TableLimits) -> Rows:
     check_archive(content=content, filename=filename, limits=limits)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for part in archive.infolist():
+            if part.filename.lower().endswith(".xml"):
+                with archive.open(part) as source:
+                    _scan_part(source, filename, limits)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds (zip, xml, key, value) for a file that is not xlsx
@@ -157,6 +164,39 @@ def _sheet_rows(workbook: Workbook, sheet: ReadOnlyWorksheet, filename: str, lim
             for column in range(min_col, max_col + 1):
                 rows[row - 1][column - 1] = value
     return rows
+
+
+def _scan_part(source: IO[bytes], filename: str, limits: TableLimits) -> None:
+    """Count a part's sheet rows and cells with expat, which builds no tree, before openpyxl builds one per row (and
+    reads a whole sheet to look for its size): millions of empty rows or cells would cost minutes or gigabytes."""
+    rows, cells = 0, 0
+
+    def start(name: str, _attributes: dict[str, str]) -> None:
+        nonlocal rows, cells
+        namespace, _, local = name.rpartition(" ")
+        if "spreadsheetml" not in namespace:
+            return
+        if local == "row":
+            rows, cells = rows + 1, 0
+            if rows > limits.max_rows:
+                raise _too_many_rows(filename, limits)
+        elif local == "c":
+            cells += 1
+            if cells > MAX_COLUMNS:
+                raise TableUnreadable(f"{filename}: row {rows} has more than {MAX_COLUMNS} cells")
+
+    def entity(*_args: object) -> None:
+        raise TableUnreadable(f"{filename}: a part declares XML entities, which a workbook never needs")
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.EntityDeclHandler = entity
+    try:
+        while chunk := source.read(1024 * 1024):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except (expat.ExpatError, zipfile.BadZipFile, EOFError, OSError) as error:  # bad xml; a part not as its header says
+        raise TableUnreadable(f"{filename}: not a valid xlsx file ({type(error).__name__})") from error
 
 
 def _bounds(ref: str) -> tuple[int, int, int, int]:

@@ -65,14 +65,25 @@ def test_a_lying_dimension_does_not_widen_every_row() -> None:
     assert read_table(content=content, filename="t.xlsx", limits=LIMITS) == [["a"]]
 
 
-def test_empty_styled_rows_are_skipped_and_not_counted() -> None:
-    empty = "".join(f'<row r="{number}"><c r="A{number}" s="0"/></row>' for number in range(1, 5000))
-    filled = '<row r="5000"><c r="A5000" t="inlineStr"><is><t>late</t></is></c></row>'
-    content = with_sheet_xml(workbook([["a"]]), sheet_xml(empty))
-    assert read_table(content=content, filename="t.xlsx", limits=LIMITS) == []
+def test_empty_styled_rows_are_not_returned_but_count_towards_the_limit() -> None:
+    empty = "".join(f'<row r="{number}"><c r="A{number}" s="0"/></row>' for number in range(1, 45))
+    filled = '<row r="45"><c r="B45" t="inlineStr"><is><t>late</t></is></c></row>'
+    rows = read_table(
+        content=with_sheet_xml(workbook([["a"]]), sheet_xml(empty + filled)), filename="t.xlsx", limits=LIMITS
+    )
+    assert rows == [[None, None]] * 44 + [[None, "late"]]
+    many = "".join(f'<row r="{number}"><c r="A{number}" s="0"/></row>' for number in range(1, 100_000))
     with pytest.raises(TableUnreadable, match=r"more than 50 rows.*IMPORT_MAX_ROWS"):
+        read_table(content=with_sheet_xml(workbook([["a"]]), sheet_xml(many)), filename="t.xlsx", limits=LIMITS)
+
+
+def test_a_row_of_many_empty_cells_is_refused_before_openpyxl_builds_it() -> None:
+    cells = "".join(f'<c r="A1" s="{number % 2}"/>' for number in range(MAX_COLUMNS + 1))
+    with pytest.raises(TableUnreadable, match=f"more than {MAX_COLUMNS} cells"):
         read_table(
-            content=with_sheet_xml(workbook([["a"]]), sheet_xml(empty + filled)), filename="t.xlsx", limits=LIMITS
+            content=with_sheet_xml(workbook([["a"]]), sheet_xml(f'<row r="1">{cells}</row>')),
+            filename="t.xlsx",
+            limits=LIMITS,
         )
 
 
@@ -136,5 +147,5 @@ def test_an_xml_entity_bomb_is_refused() -> None:
     xml = sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row>').replace(
         b"<worksheet", entities.encode() + b"<worksheet", 1
     )
-    with pytest.raises(TableUnreadable, match="not a valid xlsx file"):
+    with pytest.raises(TableUnreadable, match="declares XML entities"):
         read_table(content=with_sheet_xml(workbook([["a"]]), xml), filename="laughs.xlsx", limits=LIMITS)
