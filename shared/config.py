@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=15 * 60, ge=1, le=7 * 24 * 3600)
     evidence_max_bytes: int = 20 * 1024 * 1024
     import_max_bytes: int = 10 * 1024 * 1024
+    # An xlsx is a zip: its parts' declared sizes and ratios are checked before anything is unpacked.
+    import_max_uncompressed_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    import_max_compression_ratio: float = Field(default=100.0, gt=1)
+    import_max_rows: int = Field(default=100_000, ge=1)
     evidence_types: list[str] = Field(
         default=[
             "application/pdf",

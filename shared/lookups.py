@@ -1,12 +1,13 @@
 """Looking many codes or ids up at once, in chunks that keep each IN list a sane size."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-LOOKUP_CHUNK = 5000
+# Below SQLite's oldest limit of 999 variables, with room for the query's own parameters.
+LOOKUP_CHUNK = 900
 
 
 async def lookup_in_chunks(session: AsyncSession, query: Select[Any], column: Any, values: set[Any]) -> list[Row[Any]]:
@@ -15,6 +16,14 @@ async def lookup_in_chunks(session: AsyncSession, query: Select[Any], column: An
     for start in range(0, len(ordered), LOOKUP_CHUNK):
         rows += (await session.execute(query.where(column.in_(ordered[start : start + LOOKUP_CHUNK])))).all()
     return rows
+
+
+async def scalars_in_chunks(session: AsyncSession, query: Select[Any], column: Any, values: Iterable[Any]) -> list[Any]:
+    """The objects of `query` whose `column` is one of `values`, one query per chunk of values."""
+    ordered, found = sorted(set(values)), []
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        found += (await session.scalars(query.where(column.in_(ordered[start : start + LOOKUP_CHUNK])))).all()
+    return found
 
 
 def named_place(

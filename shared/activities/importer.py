@@ -61,7 +61,7 @@ async def import_activities(
     """Record every row of the file as an activity in one bulk insert; all or nothing."""
     actor.require_role(WRITERS)
     errors = RowErrors()
-    records = read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
+    records = await read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
     if not records:
         errors.add(row=None, column=None, message="the file has no rows under its header")
     items = [(row, item) for row, record in records if (item := _parse_row(row, record, errors)) is not None]

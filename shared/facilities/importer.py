@@ -22,6 +22,7 @@ from shared.facilities.models import Facility, FacilityStatus, FacilityType
 from shared.facilities.service import WRITERS, audit_snapshot, check_placement, facility_columns
 from shared.facilities.standard import check_centre, missing_errors
 from shared.imports.interchange import RowErrors, parse_date_cell, read_records
+from shared.lookups import lookup_in_chunks, scalars_in_chunks
 from shared.orgunits.models import OrgUnit
 
 COLUMNS = (
@@ -150,7 +151,7 @@ async def import_facilities(
     errors = RowErrors()
     rows: list[FacilityRow] = []
     first_row: dict[str, int] = {}
-    for row, record in read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED):
+    for row, record in await read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED):
         code = record.get("code", "")
         if code in first_row:
             errors.add(row=row, column="code", message=f"{code} appears twice (first on row {first_row[code]})")
@@ -159,20 +160,16 @@ async def import_facilities(
         rows.append(_parse_row(row, record, errors))
     units = {
         unit.code: unit
-        for unit in (
-            await session.scalars(select(OrgUnit).where(OrgUnit.code.in_({i.org_unit_code for i in rows})))
-        ).all()
+        for unit in await scalars_in_chunks(session, select(OrgUnit), OrgUnit.code, {i.org_unit_code for i in rows})
     }
+    query = (
+        select(Facility, OrgUnit.path)
+        .join(OrgUnit, OrgUnit.id == Facility.org_unit_id)
+        .execution_options(populate_existing=True)
+    )
     stored = {
         facility.code: (facility, path)
-        for facility, path in (
-            await session.execute(
-                select(Facility, OrgUnit.path)
-                .join(OrgUnit, OrgUnit.id == Facility.org_unit_id)
-                .where(Facility.code.in_({item.code for item in rows}))
-                .execution_options(populate_existing=True)
-            )
-        ).all()
+        for facility, path in await lookup_in_chunks(session, query, Facility.code, {item.code for item in rows})
     }
     checked = [
         (item, unit)

@@ -1,12 +1,20 @@
 """Interchange tables: a header row with fixed column names, one record per row."""
 
+import asyncio
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from shared.errors import ImportRefused
+from shared.errors import AppError, ImportRefused, PayloadTooLarge
 from shared.spreadsheets import restore_text
-from shared.tasks.table_reader import TableUnreadable, read_table
+from shared.tasks.table_reader import TableTooLarge, TableUnreadable, read_table
+
+PARSERS_AT_ONCE = 2
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 
 
 @dataclass(slots=True)
@@ -27,14 +35,38 @@ class RowErrors:
             )
 
 
-def read_records(
+async def parse_off_loop(work: Callable[_Params, _Result], *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+    """Run a file's parsing in a worker thread, a few at once per process, so the service keeps answering."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(PARSERS_AT_ONCE)
+    async with gate:
+        return await asyncio.to_thread(work, *args, **kwargs)
+
+
+def unreadable(exc: TableUnreadable) -> AppError:
+    """The answer to a file that cannot be read: 413 when it unpacks too large, else 422."""
+    error = {"row": None, "column": None, "message": exc.message}
+    if isinstance(exc, TableTooLarge):
+        return PayloadTooLarge(exc.message, errors=[{"field": "file", "message": exc.message}])
+    return ImportRefused(exc.message, errors=[error])
+
+
+async def read_records(
     *, content: bytes, filename: str, columns: tuple[str, ...], required: tuple[str, ...]
 ) -> list[tuple[int, dict[str, str]]]:
     """Rows under the header as (spreadsheet row number, {column: text}); refuses unreadable files."""
+    return await parse_off_loop(_records, content=content, filename=filename, columns=columns, required=required)
+
+
+def _records(
+    *, content: bytes, filename: str, columns: tuple[str, ...], required: tuple[str, ...]
+) -> list[tuple[int, dict[str, str]]]:
     try:
         rows = read_table(content=content, filename=filename)
     except TableUnreadable as exc:
-        raise ImportRefused(exc.message, errors=[{"row": None, "column": None, "message": exc.message}]) from exc
+        raise unreadable(exc) from exc
     for index, row in enumerate(rows[:10]):
         names = [(cell or "").strip().lower() for cell in row]
         if set(required) <= set(names):

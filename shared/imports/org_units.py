@@ -10,6 +10,7 @@ from shared.audit.service import record_change, snapshot
 from shared.auth.models import Role
 from shared.auth.scope import Principal
 from shared.imports.interchange import RowErrors, parse_date_cell, read_records
+from shared.lookups import scalars_in_chunks
 from shared.orgunits.models import KIND_LEVELS, OrgUnit, OrgUnitKind
 
 COLUMNS = ("code", "name", "level", "kind", "parent_code", "opened_on", "closed_on")
@@ -61,7 +62,7 @@ async def import_org_units(session: AsyncSession, *, actor: Principal, content: 
     errors = RowErrors()
     parsed = [
         unit
-        for row, record in read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
+        for row, record in await read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
         if (unit := _parse_row(row, record, errors)) is not None
     ]
     by_code: dict[str, OrgUnitRow] = {}
@@ -73,16 +74,8 @@ async def import_org_units(session: AsyncSession, *, actor: Principal, content: 
                 message=f"{unit.code} appears twice (first on row {by_code[unit.code].row})",
             )
         by_code[unit.code] = unit
-    stored = {
-        row.code: row
-        for row in (
-            await session.scalars(
-                select(OrgUnit).where(
-                    OrgUnit.code.in_(list(by_code) + [u.parent_code for u in parsed if u.parent_code])
-                )
-            )
-        ).all()
-    }
+    codes = {*by_code, *(unit.parent_code for unit in parsed if unit.parent_code)}
+    stored = {row.code: row for row in await scalars_in_chunks(session, select(OrgUnit), OrgUnit.code, codes)}
     order = _parents_first(parsed, by_code=by_code, stored=stored, errors=errors)
     errors.raise_if_any(what=filename)
     return await _write(session, actor=actor, order=order, stored=stored, errors=errors, filename=filename)

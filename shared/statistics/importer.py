@@ -26,7 +26,7 @@ async def import_data_values(
 ) -> dict[str, int]:
     """Create or update every row of the file; all or nothing."""
     actor.require_role(WRITERS)
-    records = read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
+    records = await read_records(content=content, filename=filename, columns=COLUMNS, required=REQUIRED)
     entries = [
         Entry(
             row=row,

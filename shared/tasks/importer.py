@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.audit.service import record_change
 from shared.auth.scope import PLANNERS, Principal
 from shared.errors import ImportRefused
-from shared.imports.interchange import RowErrors
+from shared.imports.interchange import RowErrors, parse_off_loop, unreadable
 from shared.orgunits.models import Department, OrgUnit
 from shared.plans.models import Plan
 from shared.plans.service import get_plan
@@ -30,7 +30,7 @@ def _parse(content: bytes, filename: str) -> ParsedTable:
     try:
         return parse_task_table(read_table(content=content, filename=filename))
     except TableUnreadable as exc:
-        raise ImportRefused(exc.message, errors=[{"row": None, "column": None, "message": exc.message}]) from exc
+        raise unreadable(exc) from exc
     except TableRefused as exc:
         raise ImportRefused(
             f"{filename}: {len(exc.errors)} row problem(s), nothing was imported",
@@ -62,7 +62,7 @@ async def import_task_table(
     """Create the areas, work tasks and breakdown items of a table under a plan; all or nothing."""
     actor.require_role(PLANNERS)
     plan, unit = await get_plan(session, actor=actor, plan_id=plan_id)
-    table = _parse(content, filename)
+    table = await parse_off_loop(_parse, content, filename)
     errors = RowErrors()
     deadlines = _deadlines(table, plan=plan, errors=errors)
     taken = set((await session.scalars(select(Task.code).where(Task.plan_id == plan.id))).all())
