@@ -150,6 +150,7 @@ READS: tuple[Read, ...] = (
     Read("/federation/v1/manifest", FEED_READERS, "read the feed's manifest of the target subtree", outside=403),
     Read("/federation/v1/changes", FEED_READERS, "read a page of the target subtree's change feed", outside=403),
     Read("/federation/v1/snapshot", FEED_READERS, "read a page of the target subtree's snapshot", outside=403),
+    Read("/api/v1/notification-channels", PLANNERS, "list the channels of the caller's subtree", outside=None),
     _staff("/api/v1/federation/peers", "list the peers of the caller's subtree", outside=None),
     _staff("/api/v1/federation/peers/{peer_id}", "read the target unit's peer"),
     _staff(

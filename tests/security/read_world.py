@@ -160,6 +160,7 @@ READ_REQUESTS: dict[str, Request] = {
         "/federation/v1/snapshot",
         {"org_unit": w.base.unit_code[p], "limit": "5"},
     ),
+    "/api/v1/notification-channels": _at(lambda w, p: "/api/v1/notification-channels"),
     "/api/v1/federation/peers": _at(lambda w, p: "/api/v1/federation/peers"),
     "/api/v1/federation/peers/{peer_id}": _at(lambda w, p: f"/api/v1/federation/peers/{w.peer[p]}"),
     "/api/v1/federation/origins/{table}/{row_id}": _at(
