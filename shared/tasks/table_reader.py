@@ -25,6 +25,7 @@ _ENCODINGS = ("utf-8-sig", "gb18030")
 _DELIMITERS = (",", "\t")
 MAX_PARTS = 1000
 MAX_COLUMNS = 256
+MAX_CELLS = 10_000_000
 RATIO_CHECKED_FROM = 1024 * 1024
 
 
@@ -155,6 +156,9 @@ def _sheet_rows(workbook: Workbook, sheet: ReadOnlyWorksheet, filename: str, lim
     merged = [bounds for bounds in merged if bounds[2] <= limits.max_rows and bounds[3] <= MAX_COLUMNS]
     height = max([*by_row, *(bounds[2] for bounds in merged)], default=0)
     width = max([*(len(row) for row in by_row.values()), *(bounds[3] for bounds in merged)], default=0)
+    merged_cells = sum((bounds[2] - bounds[0] + 1) * (bounds[3] - bounds[1] + 1) for bounds in merged)
+    if height * width > MAX_CELLS or merged_cells > MAX_CELLS:
+        raise TableUnreadable(f"{filename}: the table spans more than {MAX_CELLS} cells")
     rows: Rows = [[None] * width for _ in range(height)]
     for number, row in by_row.items():
         rows[number - 1][: len(row)] = row

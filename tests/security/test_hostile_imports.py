@@ -19,7 +19,7 @@ from shared.db import make_engine
 from shared.orgunits.models import OrgUnit
 from tests.support.processes import culturezone, environment, free_port, start_service
 
-MAX_ROWS = 3000
+MAX_ROWS = 1000
 MEMORY_BOUND_KB = 400 * 1024
 SHEET = "xl/worksheets/sheet1.xml"
 SHEET_HEAD = (

@@ -149,3 +149,19 @@ def test_an_xml_entity_bomb_is_refused() -> None:
     )
     with pytest.raises(TableUnreadable, match="declares XML entities"):
         read_table(content=with_sheet_xml(workbook([["a"]]), xml), filename="laughs.xlsx", limits=LIMITS)
+
+
+def test_merged_ranges_spanning_too_many_cells_are_refused() -> None:
+    merges = "".join(f'<mergeCell ref="A{n}:IV50"/>' for n in range(1, 50)) * 20
+    xml = sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>').replace(
+        b"</sheetData>", f"</sheetData><mergeCells>{merges}</mergeCells>".encode()
+    )
+    assert len(read_table(content=with_sheet_xml(workbook([["a"]]), xml), filename="m.xlsx", limits=LIMITS)) == 50
+    with pytest.raises(TableUnreadable, match="spans more than 10000000 cells"):
+        read_table(
+            content=with_sheet_xml(
+                workbook([["a"]]), xml.replace(b"</mergeCells>", b'<mergeCell ref="A1:IV50"/>' * 800 + b"</mergeCells>")
+            ),
+            filename="m.xlsx",
+            limits=LIMITS,
+        )
