@@ -45,32 +45,34 @@ async def refresh_results(session: AsyncSession, *, changes: list[MovedFigure]) 
     periods were recomputed plus how many changes were applied by delta."""
     if not changes:
         return 0
+    incremental = len(changes) <= INCREMENTAL_LIMIT
     paths = await _paths(session, unit_ids={change.org_unit_id for change in changes})
     stored = await _stored_periods(session, roots={_root(path) for path in paths.values()}, changes=changes)
     applied = 0
+    if incremental:
+        for change in changes:
+            if change.period in stored.get(_root(paths[change.org_unit_id]), ()):
+                unit = await session.get(OrgUnit, change.org_unit_id)
+                assert unit is not None
+                await recompute_after_change(
+                    session, element_code=change.element_code, org_unit=unit, period=change.period, delta=change.delta
+                )
+                applied += 1
     wanted: dict[tuple[int, str], set[str]] = defaultdict(set)
-    for change in changes:
-        root = _root(paths[change.org_unit_id])
+    # Once per tree, element and period, not per change: an import moves many figures of few kinds.
+    for root, element_code, figure_period in {(_root(paths[c.org_unit_id]), c.element_code, c.period) for c in changes}:
         for period in stored.get(root, ()):
-            if period == change.period and len(changes) <= INCREMENTAL_LIMIT:
-                continue
-            codes = {
+            if period == figure_period and incremental:
+                continue  # moved by delta above
+            wanted[(root, period)] |= {
                 indicator.code
                 for indicator in catalogue().indicators
-                if _reads_in(indicator, change.element_code, figure_period=change.period, result_period=period)
+                if _reads_in(indicator, element_code, figure_period=figure_period, result_period=period)
             }
-            wanted[(root, period)] |= codes
-        if change.period in stored.get(root, ()) and len(changes) <= INCREMENTAL_LIMIT:
-            unit = await session.get(OrgUnit, change.org_unit_id)
-            assert unit is not None
-            await recompute_after_change(
-                session, element_code=change.element_code, org_unit=unit, period=change.period, delta=change.delta
-            )
-            applied += 1
-    for (root, period), codes in wanted.items():
-        if codes:
-            await recompute_readers(session, root_id=root, period=period, codes=codes)
-    return applied + sum(1 for codes in wanted.values() if codes)
+    recomputed = [(key, codes) for key, codes in wanted.items() if codes]
+    for (root, period), codes in recomputed:
+        await recompute_readers(session, root_id=root, period=period, codes=codes)
+    return applied + len(recomputed)
 
 
 def _root(path: str) -> int:
