@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.indicators.catalogue import Indicator, element_codes
 from shared.indicators.engine.run import catalogue, recompute_after_change, recompute_readers
 from shared.indicators.models import IndicatorResult
+from shared.lookups import lookup_in_chunks
 from shared.orgunits.models import OrgUnit
 from shared.statistics.periods import parse_period
 
 INCREMENTAL_LIMIT = 50  # up to this many changes are applied one by one; more recompute per tree and period
-UNIT_CHUNK = 900  # ids per IN list (SQLite allows 999 variables a statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +81,8 @@ def _root(path: str) -> int:
 
 async def _paths(session: AsyncSession, *, unit_ids: set[int]) -> dict[int, str]:
     """The materialised path of each org unit, looked up in chunks."""
-    ordered = sorted(unit_ids)
-    paths: dict[int, str] = {}
-    for start in range(0, len(ordered), UNIT_CHUNK):
-        chunk = ordered[start : start + UNIT_CHUNK]
-        rows = await session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(chunk)))
-        paths |= {unit_id: path for unit_id, path in rows}
-    return paths
+    rows = await lookup_in_chunks(session, select(OrgUnit.id, OrgUnit.path), OrgUnit.id, unit_ids)
+    return {unit_id: path for unit_id, path in rows}
 
 
 async def _stored_periods(
